@@ -1,0 +1,79 @@
+/* conf.h: berth.conf, parsed and validated.
+ *
+ * conf_load() reads the whole file and returns either a complete struct conf
+ * or, with every error found, none: a half-valid conf is never used.  Errors
+ * read "FILE:LINE: [SECTION] KEY: what was expected, what was found".
+ *
+ * Sections known today: [agent] and [plugin NAME].  A plugin section's keys
+ * are kept raw (with their lines) because only the plugin's own option table,
+ * known after dlopen, can check them; conf_plugin_error() formats errors for
+ * them the same way. */
+#ifndef BERTH_CONF_H
+#define BERTH_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "berth/plugin.h"
+
+struct conf_agent {
+    char *cluster;
+    char *region;
+    char *account_id;
+    char *state_dir;
+    char *plugin_dir;
+    char *pidfile;
+    char *log_level;
+    char *log_target; /* "stderr" or "syslog" */
+    uint64_t shutdown_timeout_ms;
+    uint64_t metrics_interval_ms;
+};
+
+struct conf_kv {
+    char *key;
+    char *value;
+    int line;
+};
+
+struct conf_plugin {
+    char *name; /* NAME of [plugin NAME] */
+    int line;   /* line of the section header */
+    char *file; /* "file" key: the .so to load; default NAME.so in plugin-dir */
+    int enabled;
+    struct conf_kv *opts; /* every other key, for the plugin's option table */
+    size_t n_opts;
+};
+
+struct conf {
+    char *path;
+    struct conf_agent agent;
+    struct conf_plugin *plugins; /* in file order: the load order */
+    size_t n_plugins;
+};
+
+struct conf_errors {
+    char **msg;
+    size_t n;
+};
+
+/* Table of the [agent] keys (the source of berth.conf(5)). */
+extern const struct berth_option conf_agent_options[];
+/* Keys the host itself takes in a [plugin NAME] section. */
+extern const struct berth_option conf_plugin_host_options[];
+
+/* 0 with *out set, or -1 with errs filled (at least one message). */
+int conf_load(const char *path, struct conf **out, struct conf_errors *errs);
+/* The same from text; path only names it in messages. */
+int conf_load_string(const char *text, const char *path, struct conf **out,
+                     struct conf_errors *errs);
+void conf_free(struct conf *c);
+
+void conf_errors_add(struct conf_errors *e, const char *fmt, ...)
+    BERTH_PRINTF(2, 3);
+void conf_errors_clear(struct conf_errors *e);
+
+/* Path of a plugin's shared object: its "file" key (relative paths are taken
+ * from plugin-dir) or plugin-dir/NAME.so.  Caller frees. */
+char *conf_plugin_path(const struct conf *c, const struct conf_plugin *p);
+
+#endif
