@@ -1,1 +1,64 @@
+/* agent.h: the running agent: conf in force, the host, the plugins, and
+ * the transitions between them (start, reload, shutdown).
+ *
+ * Start and reload are all-or-nothing at the validation step: the conf is
+ * parsed and every new or changed plugin is trial-loaded (plugin_probe)
+ * before anything running is touched.  A refused reload leaves the old conf
+ * and plugins in force.
+ *
+ * Stopping plugins (on shutdown, or for those a reload removes or must
+ * restart) goes in reverse conf order, one at a time, each allowed to finish
+ * asynchronously; the whole sequence is bounded by [agent] shutdown-timeout,
+ * after which what is left is cancelled and destroyed. */
+#ifndef BERTH_AGENT_H
+#define BERTH_AGENT_H
 
+#include <ev.h>
+
+struct conf;
+struct conf_errors;
+struct host;
+struct plugin;
+
+enum agent_state { AGENT_RUNNING, AGENT_RELOADING, AGENT_STOPPING, AGENT_DONE };
+
+struct agent {
+    struct ev_loop *loop;
+    struct host *host;
+    struct conf *conf;
+    char *conf_path;
+    int daemon; /* logs to syslog when the conf says stderr */
+    enum agent_state st;
+
+    struct plugin **plugins; /* running, in conf order */
+    size_t n_plugins;
+
+    /* The plugins being stopped, in stop order, and where we are. */
+    struct plugin **retiring;
+    size_t n_retiring, retire_idx;
+    struct plugin *early_done; /* stop_done() called from inside stop() */
+    ev_timer retire_deadline;
+    void (*after_retire)(struct agent *a);
+
+    struct reload_plan *plan; /* the reload being applied */
+    int reload_queued, shutdown_queued;
+    unsigned reloads_ok, reloads_refused;
+    ev_signal sig_term, sig_int, sig_hup;
+};
+
+/* Loads the conf, trial-loads then starts every enabled plugin, and hooks
+ * SIGTERM, SIGINT and SIGHUP.  -1 with every error in errs; nothing is left
+ * running then. */
+int agent_start(struct agent *a, struct ev_loop *loop, const char *conf_path,
+                int daemon, struct conf_errors *errs);
+/* SIGHUP: re-reads the conf file and applies the difference. */
+void agent_reload(struct agent *a);
+/* SIGTERM: stops everything, then breaks the loop. */
+void agent_shutdown(struct agent *a);
+void agent_free(struct agent *a);
+
+/* --check-config: the conf and each enabled plugin's descriptor and options
+ * (trial-loaded, not initialised).  0 when everything is valid. */
+int agent_check_config(const char *conf_path, struct conf_errors *errs);
+
+#endif

@@ -224,8 +224,9 @@ struct berth_host {
     uint32_t struct_size;
     const char *agent_version;
 
-    /* Logging: one event per line; by convention fmt is a message followed
-     * by key=value fields.  The host adds time, level and plugin=NAME. */
+    /* Logging: one event per line, like the agent's own: fmt is an event
+     * name followed by key=value fields ("probe.done status=%ld url=%s").
+     * The host adds time, level and plugin=NAME, and escapes newlines. */
     void (*log)(berth_ctx *ctx, enum berth_log_level level, const char *fmt,
                 ...) BERTH_PRINTF(3, 4);
 
@@ -312,7 +313,10 @@ struct berth_plugin {
 
     /* Create the plugin's state from its parsed config (valid until destroy,
      * or replaced by reconfigure).  On failure return -1 with a message in
-     * err; the agent logs it and goes on without the plugin. */
+     * err, which the agent reports.  init must not claim exclusive
+     * resources (ports, sockets, files): do that in start.  The agent may
+     * run load and init in a short-lived trial process first, so that a
+     * plugin that crashes is refused without taking the agent down. */
     int (*init)(berth_ctx *ctx, const struct berth_host *host,
                 const void *config, void **state, char *err, size_t errlen);
     /* Begin work: open sockets, arm timers.  -1 with err on failure. */

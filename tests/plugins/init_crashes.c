@@ -1,0 +1,27 @@
+/* init_crashes.c: init dereferences NULL; berthd must survive and say so. */
+#include <stddef.h>
+
+#include <berth/plugin.h>
+
+static int
+c_init(berth_ctx *ctx, const struct berth_host *host, const void *config,
+       void **state, char *err, size_t errlen)
+{
+    volatile int *p = NULL;
+    *p = 1;
+    return 0;
+}
+
+static void
+c_destroy(void *state)
+{
+}
+
+BERTH_PLUGIN_DECLARE = {
+    BERTH_PLUGIN_HEADER,
+    .name = "init_crashes",
+    .version = "1",
+    .kind = BERTH_KIND_EXTENSION,
+    .init = c_init,
+    .destroy = c_destroy,
+};
