@@ -124,6 +124,7 @@ finish_retire(struct agent *a)
     void (*then)(struct agent *) = a->after_retire;
 
     ev_timer_stop(a->loop, &a->retire_deadline);
+    ev_idle_stop(a->loop, &a->retire_resume);
     for (size_t i = 0; i < a->n_retiring; i++) {
         struct plugin *p = a->retiring[i];
         if (p->st != PLUGIN_STOPPED && p->st != PLUGIN_LOADED) {
@@ -170,7 +171,16 @@ on_stop_done(void *arg, struct plugin *p)
     }
     p->st = PLUGIN_STOPPED;
     a->retire_idx++;
-    retire_next(a);
+    /* We are inside the plugin's own code: going on now could destroy and
+     * dlclose it under its feet.  Resume from the loop instead. */
+    ev_idle_start(a->loop, &a->retire_resume);
+}
+
+static void
+retire_resume(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    ev_idle_stop(loop, w);
+    retire_next(w->data);
 }
 
 static void
@@ -520,6 +530,8 @@ agent_start(struct agent *a, struct ev_loop *loop, const char *conf_path, int da
     host_set_conf(a->host, a->conf);
     ev_timer_init(&a->retire_deadline, retire_timeout, 0., 0.);
     a->retire_deadline.data = a;
+    ev_idle_init(&a->retire_resume, retire_resume);
+    a->retire_resume.data = a;
     for (size_t i = 0; i < a->conf->n_plugins; i++) {
         struct plugin *p;
         if (!a->conf->plugins[i].enabled)
@@ -553,6 +565,7 @@ agent_free(struct agent *a)
         ev_signal_stop(a->loop, &a->sig_int);
         ev_signal_stop(a->loop, &a->sig_hup);
         ev_timer_stop(a->loop, &a->retire_deadline);
+        ev_idle_stop(a->loop, &a->retire_resume);
     }
     stop_all_now(a);
     for (size_t i = 0; i < a->n_retiring; i++)

@@ -38,6 +38,7 @@ struct agent {
     size_t n_retiring, retire_idx;
     struct plugin *early_done; /* stop_done() called from inside stop() */
     ev_timer retire_deadline;
+    ev_idle retire_resume; /* goes on after a plugin's stop_done() */
     void (*after_retire)(struct agent *a);
 
     struct reload_plan *plan; /* the reload being applied */

@@ -32,6 +32,7 @@
 struct example_config {
     uint64_t interval_ms;
     const char *probe_url;
+    uint64_t probe_timeout_ms;
     const char *probe_socket;
     const char *lookup;
     const char *status_socket;
@@ -58,6 +59,9 @@ static const struct berth_option example_options[] = {
      offsetof(struct example_config, interval_ms), "time between ticks", 0},
     {"probe-url", BERTH_OPT_STRING, NULL, offsetof(struct example_config, probe_url),
      "URL fetched at each tick (optional)", 0},
+    {"probe-timeout", BERTH_OPT_DURATION, "5s",
+     offsetof(struct example_config, probe_timeout_ms),
+     "how long one probe may take", 0},
     {"probe-socket", BERTH_OPT_STRING, NULL,
      offsetof(struct example_config, probe_socket),
      "unix socket to reach probe-url through (optional)", 0},
@@ -182,7 +186,7 @@ tick(void *arg)
             .struct_size = sizeof(req),
             .url = ex->cfg->probe_url,
             .unix_socket = ex->cfg->probe_socket,
-            .timeout_ms = ex->cfg->interval_ms,
+            .timeout_ms = ex->cfg->probe_timeout_ms,
         };
         ex->probe = ex->host->http_request(ex->ctx, &req, NULL, probe_done, ex);
     }
