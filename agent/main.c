@@ -140,6 +140,7 @@ main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *conf_path = DEFAULT_CONF, *pidfile = NULL;
+    char *conf_pidfile = NULL;
     int check = 0, foreground = 0, opt, ready_fd = -1, pid_fd = -1, rc;
     struct conf_errors errs = {0};
     struct agent agent;
@@ -209,7 +210,7 @@ main(int argc, char **argv)
             return 1;
         }
         if (c->agent.pidfile && *c->agent.pidfile)
-            pidfile = strdup(c->agent.pidfile);
+            pidfile = conf_pidfile = strdup(c->agent.pidfile);
         conf_free(c);
     }
     if (pidfile && (pid_fd = pidfile_take(pidfile)) < 0)
@@ -224,6 +225,7 @@ main(int argc, char **argv)
         agent_free(&agent);
         if (pid_fd >= 0)
             unlink(pidfile);
+        free(conf_pidfile);
         return 1;
     }
     notify_systemd("READY=1");
@@ -241,5 +243,6 @@ main(int argc, char **argv)
         close(pid_fd);
     }
     ev_loop_destroy(loop);
+    free(conf_pidfile);
     return rc;
 }

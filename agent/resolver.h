@@ -23,6 +23,8 @@ struct resolver *resolver_new(struct ev_loop *loop, const char *servers,
                               uint64_t timeout_ms, char *err, size_t errlen);
 void resolver_free(struct resolver *r);
 
+/* NULL when r, name or cb is NULL; an unsupported family is reported
+ * through cb. */
 struct resolver_query *resolver_lookup(struct resolver *r, const char *name,
                                        int family, berth_lookup_cb cb,
                                        void *arg);
