@@ -1,1 +1,620 @@
-/* placeholder: being written */
+/* conf.c: berth.conf: the [agent] and [plugin NAME] sections, validated. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/conf.h"
+#include "agent/ini.h"
+#include "agent/log.h"
+#include "agent/options.h"
+#include "agent/value.h"
+
+#ifndef LOCALSTATEDIR
+#define LOCALSTATEDIR "/var"
+#endif
+#ifndef PKGLIBDIR
+#define PKGLIBDIR "/usr/lib/berth"
+#endif
+
+#define AGENT(key, type, def, field, help) \
+    {key, type, def, offsetof(struct conf_agent, field), help, 0}
+
+/* The help texts are the source of berth.conf(5): keep them one sentence
+ * or two, and keep man/berth.conf.5 and conf/berth.conf in step (a unit
+ * test checks that every key appears in both). */
+const struct berth_option conf_agent_options[] = {
+    AGENT("cluster", BERTH_OPT_STRING, "default", cluster,
+          "Name of the cluster this agent runs, as it appears in ARNs: 1 to "
+          "255 letters, digits, '-' or '_'."),
+    AGENT("region", BERTH_OPT_STRING, "local", region,
+          "Region shown in ARNs, such as local or eu-west-1: letters, digits "
+          "and '-'."),
+    AGENT("account-id", BERTH_OPT_STRING, "000000000000", account_id,
+          "Account ID shown in ARNs: exactly 12 digits."),
+    AGENT("state-dir", BERTH_OPT_STRING, LOCALSTATEDIR "/lib/berth", state_dir,
+          "Directory of the agent's state: the database of task definitions, "
+          "services and tasks."),
+    AGENT("plugin-dir", BERTH_OPT_STRING, PKGLIBDIR, plugin_dir,
+          "Directory of the plugins; a plugin's relative file is taken from "
+          "here."),
+    AGENT("pidfile", BERTH_OPT_STRING, "", pidfile,
+          "File the daemon writes its process ID to; empty for none."),
+    AGENT("log-level", BERTH_OPT_STRING, "info", log_level,
+          "Least severe level that is logged: error, warn, info or debug."),
+    AGENT("log-target", BERTH_OPT_STRING, "stderr", log_target,
+          "Where the log goes: stderr (one logfmt line per event, with a "
+          "timestamp) or syslog (facility daemon, ident berthd)."),
+    AGENT("shutdown-timeout", BERTH_OPT_DURATION, "10s", shutdown_timeout_ms,
+          "How long the agent waits at shutdown for its plugins to stop "
+          "before it cancels what they still hold; 1s to 10m."),
+    AGENT("metrics-interval", BERTH_OPT_DURATION, "10s", metrics_interval_ms,
+          "How often the agent hands its metrics to the metrics sink "
+          "plugins; 1s to 1h."),
+    {NULL, 0, NULL, 0, NULL, 0},
+};
+
+#define N_AGENT_KEYS (sizeof conf_agent_options / sizeof conf_agent_options[0] - 1)
+
+const struct berth_option conf_plugin_host_options[] = {
+    {"file", BERTH_OPT_STRING, NULL, offsetof(struct conf_plugin, file),
+     "The plugin's shared object; a relative path is taken from plugin-dir. "
+     "Default: NAME.so.",
+     0},
+    {"enabled", BERTH_OPT_BOOL, "yes", offsetof(struct conf_plugin, enabled),
+     "Whether the agent loads the plugin; with no, the section is checked "
+     "but the plugin is not loaded.",
+     0},
+    {NULL, 0, NULL, 0, NULL, 0},
+};
+
+#define N_HOST_KEYS \
+    (sizeof conf_plugin_host_options / sizeof conf_plugin_host_options[0] - 1)
+
+#define SECTIONS_HINT "known: [agent], [plugin NAME]"
+
+enum section_kind { SECT_NONE, SECT_AGENT, SECT_PLUGIN, SECT_SKIP };
+
+struct loader {
+    const char *path; /* as given, for messages */
+    struct conf *c;
+    struct conf_errors *errs;
+    size_t n_errors; /* counted here: adding a message may fail */
+    enum section_kind kind;
+    int agent_line;
+    int agent_key_line[N_AGENT_KEYS];
+    size_t plugin;                   /* index of the current plugin */
+    int host_key_line[N_HOST_KEYS];  /* of the current plugin */
+};
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                             */
+
+void conf_errors_add(struct conf_errors *e, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg, **grown;
+
+    va_start(ap, fmt);
+    int r = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return;
+    grown = realloc(e->msg, (e->n + 1) * sizeof *e->msg);
+    if (!grown) {
+        free(msg);
+        return;
+    }
+    e->msg = grown;
+    e->msg[e->n++] = msg;
+}
+
+void conf_errors_clear(struct conf_errors *e)
+{
+    for (size_t i = 0; i < e->n; i++)
+        free(e->msg[i]);
+    free(e->msg);
+    e->msg = NULL;
+    e->n = 0;
+}
+
+/* "PATH:LINE: [SECTION] KEY: message"; section and key may be NULL. */
+static void add_error(struct conf_errors *e, const char *path, int line,
+                      const char *section, const char *key, const char *fmt,
+                      va_list ap) BERTH_PRINTF(6, 0);
+
+static void add_error(struct conf_errors *e, const char *path, int line,
+                      const char *section, const char *key, const char *fmt,
+                      va_list ap)
+{
+    char msg[1024];
+
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    conf_errors_add(e, "%s:%d: %s%s%s%s%s%s", path, line,
+                    section ? "[" : "", section ? section : "",
+                    section ? "] " : "", key ? key : "", key ? ": " : "", msg);
+}
+
+static void ld_error(struct loader *ld, int line, const char *section,
+                     const char *key, const char *fmt, ...) BERTH_PRINTF(5, 6);
+
+/* section and key NULL when the message names neither. */
+static void ld_error(struct loader *ld, int line, const char *section,
+                     const char *key, const char *fmt, ...)
+{
+    va_list ap;
+
+    ld->n_errors++;
+    va_start(ap, fmt);
+    add_error(ld->errs, ld->path, line, section, key, fmt, ap);
+    va_end(ap);
+}
+
+void conf_plugin_error(struct conf_errors *e, const struct conf *c,
+                       const struct conf_plugin *p, const struct conf_kv *kv,
+                       const char *fmt, ...)
+{
+    char section[300];
+    va_list ap;
+
+    snprintf(section, sizeof section, "plugin %s", p->name);
+    va_start(ap, fmt);
+    add_error(e, c->path, kv ? kv->line : p->line, section, kv ? kv->key : NULL,
+              fmt, ap);
+    va_end(ap);
+}
+
+/* "a, b, c" from a table's names. */
+static void key_list(const struct berth_option *table, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    buf[0] = '\0';
+    for (const struct berth_option *o = table; o && o->name && n < size; o++)
+        n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", o->name);
+}
+
+/* ------------------------------------------------------------------ */
+/* Checks beyond the type                                             */
+
+static int all_chars(const char *s, const char *extra)
+{
+    for (; *s; s++) {
+        char ch = *s;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || (ch && strchr(extra, ch))))
+            return 0;
+    }
+    return 1;
+}
+
+static int check_duration_range(uint64_t v, const char *text, uint64_t min,
+                                 uint64_t max, char *err, size_t errlen)
+{
+    char lo[32], hi[32];
+
+    if (v >= min && v <= max)
+        return 0;
+    value_format(BERTH_OPT_DURATION, &min, lo, sizeof lo);
+    value_format(BERTH_OPT_DURATION, &max, hi, sizeof hi);
+    snprintf(err, errlen, "expected a duration from %s to %s, got \"%s\"", lo,
+             hi, text);
+    return -1;
+}
+
+/* Called after the value parsed as its type; text is the raw value. */
+static int check_agent_key(const char *key, const char *text,
+                           const struct conf_agent *a, char *err, size_t errlen)
+{
+    size_t len = strlen(text);
+
+    if (strcmp(key, "cluster") == 0) {
+        if (len >= 1 && len <= 255 && all_chars(text, "-_"))
+            return 0;
+        snprintf(err, errlen, "expected 1 to 255 letters, digits, '-' or '_', "
+                              "got \"%s\"", text);
+    } else if (strcmp(key, "region") == 0) {
+        if (len >= 1 && len <= 64 && all_chars(text, "-"))
+            return 0;
+        snprintf(err, errlen, "expected a region such as local or eu-west-1 "
+                              "(letters, digits and '-'), got \"%s\"", text);
+    } else if (strcmp(key, "account-id") == 0) {
+        if (len == 12 && strspn(text, "0123456789") == 12)
+            return 0;
+        snprintf(err, errlen, "expected 12 digits such as 123456789012, "
+                              "got \"%s\"", text);
+    } else if (strcmp(key, "state-dir") == 0 || strcmp(key, "plugin-dir") == 0) {
+        if (len > 0)
+            return 0;
+        snprintf(err, errlen, "expected a directory, got \"\"");
+    } else if (strcmp(key, "log-level") == 0) {
+        if (log_level_parse(text) >= 0)
+            return 0;
+        snprintf(err, errlen, "expected error, warn, info or debug, got \"%s\"",
+                 text);
+    } else if (strcmp(key, "log-target") == 0) {
+        if (strcmp(text, "stderr") == 0 || strcmp(text, "syslog") == 0)
+            return 0;
+        snprintf(err, errlen, "expected stderr or syslog, got \"%s\"", text);
+    } else if (strcmp(key, "shutdown-timeout") == 0) {
+        return check_duration_range(a->shutdown_timeout_ms, text, 1000,
+                                    10 * 60 * 1000, err, errlen);
+    } else if (strcmp(key, "metrics-interval") == 0) {
+        return check_duration_range(a->metrics_interval_ms, text, 1000,
+                                    60 * 60 * 1000, err, errlen);
+    } else {
+        return 0;
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sections                                                           */
+
+static int valid_plugin_name(const char *s)
+{
+    return *s && all_chars(s, "-_");
+}
+
+static void section_plugin(struct loader *ld, const char *name, int line)
+{
+    struct conf *c = ld->c;
+    struct conf_plugin *grown, *p;
+    char err[256];
+
+    ld->kind = SECT_SKIP;
+    if (*name == '\0' || strchr(name, ' ')) {
+        ld_error(ld, line, NULL, NULL, "section [plugin%s%s]: expected "
+                 "[plugin NAME] with one NAME", *name ? " " : "", name);
+        return;
+    }
+    if (!valid_plugin_name(name)) {
+        ld_error(ld, line, NULL, NULL, "section [plugin %s]: expected a NAME "
+                 "of letters, digits, '-' or '_', got \"%s\"", name, name);
+        return;
+    }
+    for (size_t i = 0; i < c->n_plugins; i++) {
+        if (strcmp(c->plugins[i].name, name) == 0) {
+            ld_error(ld, line, NULL, NULL, "duplicate section [plugin %s] "
+                     "(first on line %d)", name, c->plugins[i].line);
+            return;
+        }
+    }
+    grown = realloc(c->plugins, (c->n_plugins + 1) * sizeof *c->plugins);
+    if (!grown)
+        goto oom;
+    c->plugins = grown;
+    p = &c->plugins[c->n_plugins];
+    memset(p, 0, sizeof *p);
+    p->line = line;
+    p->name = strdup(name);
+    if (!p->name)
+        goto oom;
+    c->n_plugins++;
+    if (options_defaults(conf_plugin_host_options, p, err, sizeof err) < 0)
+        ld_error(ld, line, NULL, NULL, "[plugin] %s", err);
+    ld->kind = SECT_PLUGIN;
+    ld->plugin = c->n_plugins - 1;
+    memset(ld->host_key_line, 0, sizeof ld->host_key_line);
+    return;
+oom:
+    ld_error(ld, line, NULL, NULL, "out of memory");
+}
+
+static void on_section(void *arg, const char *name, int line)
+{
+    struct loader *ld = arg;
+
+    ld->kind = SECT_SKIP; /* unless the header proves good */
+    if (strcmp(name, "agent") == 0) {
+        if (ld->agent_line) {
+            ld_error(ld, line, NULL, NULL, "duplicate section [agent] "
+                     "(first on line %d)", ld->agent_line);
+            return;
+        }
+        ld->kind = SECT_AGENT;
+        ld->agent_line = line;
+    } else if (strncmp(name, "agent ", 6) == 0) {
+        ld_error(ld, line, NULL, NULL, "section [%s]: [agent] takes no name",
+                 name);
+    } else if (strcmp(name, "plugin") == 0 || strncmp(name, "plugin ", 7) == 0) {
+        section_plugin(ld, name[6] ? name + 7 : "", line);
+    } else {
+        ld_error(ld, line, NULL, NULL, "unknown section [%s]; " SECTIONS_HINT,
+                 name);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Entries                                                            */
+
+static void entry_agent(struct loader *ld, const char *sect, const char *key,
+                        const char *value, int line)
+{
+    const struct berth_option *o = options_find(conf_agent_options, key);
+    char err[512], keys[512];
+    size_t i;
+
+    if (!o) {
+        key_list(conf_agent_options, keys, sizeof keys);
+        ld_error(ld, line, sect, key, "unknown key; valid keys: %s", keys);
+        return;
+    }
+    i = (size_t)(o - conf_agent_options);
+    if (ld->agent_key_line[i]) {
+        ld_error(ld, line, sect, key, "duplicate key (first on line %d)",
+                 ld->agent_key_line[i]);
+        return;
+    }
+    ld->agent_key_line[i] = line;
+    if (options_set(conf_agent_options, &ld->c->agent, key, value, err,
+                    sizeof err) < 0 ||
+        check_agent_key(key, value, &ld->c->agent, err, sizeof err) < 0)
+        ld_error(ld, line, sect, key, "%s", err);
+}
+
+static void entry_plugin(struct loader *ld, const char *sect, const char *key,
+                         const char *value, int line)
+{
+    struct conf_plugin *p = &ld->c->plugins[ld->plugin];
+    const struct berth_option *o = options_find(conf_plugin_host_options, key);
+    char err[512];
+
+    if (o) {
+        size_t i = (size_t)(o - conf_plugin_host_options);
+        if (ld->host_key_line[i]) {
+            ld_error(ld, line, sect, key, "duplicate key (first on line %d)",
+                     ld->host_key_line[i]);
+            return;
+        }
+        ld->host_key_line[i] = line;
+        if (options_set(conf_plugin_host_options, p, key, value, err,
+                        sizeof err) < 0)
+            ld_error(ld, line, sect, key, "%s", err);
+        else if (strcmp(key, "file") == 0 && *value == '\0')
+            ld_error(ld, line, sect, key, "expected the path of a shared object, "
+                                    "got \"\"");
+        return;
+    }
+    for (size_t i = 0; i < p->n_opts; i++) {
+        if (strcmp(p->opts[i].key, key) == 0) {
+            ld_error(ld, line, sect, key, "duplicate key (first on line %d)",
+                     p->opts[i].line);
+            return;
+        }
+    }
+    struct conf_kv *grown = realloc(p->opts, (p->n_opts + 1) * sizeof *p->opts);
+    if (!grown) {
+        ld_error(ld, line, sect, key, "out of memory");
+        return;
+    }
+    p->opts = grown;
+    struct conf_kv *kv = &p->opts[p->n_opts];
+    kv->key = strdup(key);
+    kv->value = strdup(value);
+    kv->line = line;
+    if (!kv->key || !kv->value) {
+        free(kv->key);
+        free(kv->value);
+        ld_error(ld, line, sect, key, "out of memory");
+        return;
+    }
+    p->n_opts++;
+}
+
+static void on_entry(void *arg, const char *section, const char *key,
+                     const char *value, int line)
+{
+    struct loader *ld = arg;
+
+    switch (ld->kind) {
+    case SECT_NONE:
+        ld_error(ld, line, NULL, key, "key outside any section; expected a "
+                                "section header first (" SECTIONS_HINT ")");
+        break;
+    case SECT_AGENT:
+        entry_agent(ld, section, key, value, line);
+        break;
+    case SECT_PLUGIN:
+        entry_plugin(ld, section, key, value, line);
+        break;
+    case SECT_SKIP:
+        break; /* the header's error was reported */
+    }
+}
+
+static void on_error(void *arg, int line, const char *msg)
+{
+    struct loader *ld = arg;
+
+    ld->n_errors++;
+    conf_errors_add(ld->errs, "%s:%d: %s", ld->path, line, msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading                                                            */
+
+static struct conf *conf_new(struct loader *ld)
+{
+    struct conf *c = calloc(1, sizeof *c);
+    char err[512];
+
+    if (!c)
+        return NULL;
+    if (options_defaults(conf_agent_options, &c->agent, err, sizeof err) < 0) {
+        ld->n_errors++;
+        conf_errors_add(ld->errs, "%s: [agent] %s", ld->path, err);
+    }
+    return c;
+}
+
+/* Defaults that depend on the section, filled once the file is read. */
+static int finish(struct loader *ld)
+{
+    struct conf *c = ld->c;
+
+    for (size_t i = 0; i < c->n_plugins; i++) {
+        struct conf_plugin *p = &c->plugins[i];
+        if (!p->file && asprintf(&p->file, "%s.so", p->name) < 0) {
+            p->file = NULL;
+            ld->n_errors++;
+            conf_errors_add(ld->errs, "%s: out of memory", ld->path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* text NULL: read path. */
+static int load(const char *text, const char *path, char *full,
+                struct conf **out, struct conf_errors *errs)
+{
+    struct ini_handler h = {on_section, on_entry, on_error};
+    struct loader ld = {.path = path, .errs = errs};
+    char err[512];
+
+    *out = NULL;
+    ld.c = conf_new(&ld);
+    if (!ld.c || !full) {
+        free(full);
+        conf_free(ld.c);
+        conf_errors_add(errs, "%s: out of memory", path);
+        return -1;
+    }
+    ld.c->path = full;
+    if (text) {
+        ini_parse_string(text, &h, &ld);
+    } else if (ini_parse_file(path, &h, &ld, err, sizeof err) < 0 && err[0]) {
+        ld.n_errors++;
+        conf_errors_add(errs, "%s", err);
+    }
+    if (ld.n_errors == 0)
+        finish(&ld);
+    if (ld.n_errors > 0) {
+        if (errs->n == 0) /* every message failed to allocate */
+            conf_errors_add(errs, "%s: invalid configuration", path);
+        conf_free(ld.c);
+        return -1;
+    }
+    *out = ld.c;
+    return 0;
+}
+
+/* Absolute without resolving symlinks: a reload must read the file the
+ * admin names, even after they repoint a link. */
+static char *absolute_path(const char *path)
+{
+    char *cwd, *full;
+
+    if (path[0] == '/')
+        return strdup(path);
+    cwd = getcwd(NULL, 0);
+    if (!cwd)
+        return strdup(path);
+    if (path[0] == '.' && path[1] == '/')
+        path += 2;
+    if (asprintf(&full, "%s/%s", cwd, path) < 0)
+        full = NULL;
+    free(cwd);
+    return full;
+}
+
+int conf_load(const char *path, struct conf **out, struct conf_errors *errs)
+{
+    return load(NULL, path, absolute_path(path), out, errs);
+}
+
+int conf_load_string(const char *text, const char *path, struct conf **out,
+                     struct conf_errors *errs)
+{
+    if (!path)
+        path = "(string)";
+    return load(text, path, strdup(path), out, errs);
+}
+
+void conf_free(struct conf *c)
+{
+    if (!c)
+        return;
+    options_free(conf_agent_options, &c->agent);
+    for (size_t i = 0; i < c->n_plugins; i++) {
+        struct conf_plugin *p = &c->plugins[i];
+        options_free(conf_plugin_host_options, p);
+        for (size_t j = 0; j < p->n_opts; j++) {
+            free(p->opts[j].key);
+            free(p->opts[j].value);
+        }
+        free(p->opts);
+        free(p->name);
+    }
+    free(c->plugins);
+    free(c->path);
+    free(c);
+}
+
+char *conf_plugin_path(const struct conf *c, const struct conf_plugin *p)
+{
+    const char *dir = c->agent.plugin_dir ? c->agent.plugin_dir : "";
+    size_t dlen = strlen(dir);
+    char *path;
+    int r;
+
+    if (p->file && p->file[0] == '/')
+        return strdup(p->file);
+    if (dlen > 0 && dir[dlen - 1] == '/')
+        dlen--;
+    if (p->file)
+        r = asprintf(&path, "%.*s/%s", (int)dlen, dir, p->file);
+    else
+        r = asprintf(&path, "%.*s/%s.so", (int)dlen, dir, p->name);
+    return r < 0 ? NULL : path;
+}
+
+int conf_plugin_apply(const struct conf *c, const struct conf_plugin *p,
+                      const struct berth_option *table, void *base,
+                      struct conf_errors *errs)
+{
+    char err[512];
+    int failed = 0;
+
+    if (options_defaults(table, base, err, sizeof err) < 0) {
+        conf_plugin_error(errs, c, p, NULL, "the plugin's option table is "
+                                            "broken: %s", err);
+        return -1;
+    }
+    for (size_t i = 0; i < p->n_opts; i++) {
+        const struct conf_kv *kv = &p->opts[i];
+        if (!options_find(table, kv->key)) {
+            char keys[512];
+            key_list(table, keys, sizeof keys);
+            if (keys[0])
+                conf_plugin_error(errs, c, p, kv, "unknown key; valid keys: "
+                                  "%s, file, enabled", keys);
+            else
+                conf_plugin_error(errs, c, p, kv, "unknown key; valid keys: "
+                                  "file, enabled (the plugin has no options)");
+            failed = 1;
+        } else if (options_set(table, base, kv->key, kv->value, err,
+                               sizeof err) < 0) {
+            conf_plugin_error(errs, c, p, kv, "%s", err);
+            failed = 1;
+        }
+    }
+    for (const struct berth_option *o = table; o && o->name; o++) {
+        if (!(o->flags & BERTH_OPT_REQUIRED))
+            continue;
+        size_t i;
+        for (i = 0; i < p->n_opts; i++)
+            if (strcmp(p->opts[i].key, o->name) == 0)
+                break;
+        if (i == p->n_opts) {
+            conf_plugin_error(errs, c, p, NULL, "%s: required, but not set (%s)",
+                              o->name, value_type_name(o->type));
+            failed = 1;
+        }
+    }
+    return failed ? -1 : 0;
+}

@@ -2,7 +2,8 @@
  *
  * conf_load() reads the whole file and returns either a complete struct conf
  * or, with every error found, none: a half-valid conf is never used.  Errors
- * read "FILE:LINE: [SECTION] KEY: what was expected, what was found".
+ * read "FILE:LINE: [SECTION] KEY: what was expected, what was found", FILE
+ * being the path as given.
  *
  * Sections known today: [agent] and [plugin NAME].  A plugin section's keys
  * are kept raw (with their lines) because only the plugin's own option table,
@@ -38,14 +39,14 @@ struct conf_kv {
 struct conf_plugin {
     char *name; /* NAME of [plugin NAME] */
     int line;   /* line of the section header */
-    char *file; /* "file" key: the .so to load; default NAME.so in plugin-dir */
+    char *file; /* "file" key: the .so to load; "NAME.so" when not set */
     int enabled;
     struct conf_kv *opts; /* every other key, for the plugin's option table */
     size_t n_opts;
 };
 
 struct conf {
-    char *path;
+    char *path; /* absolute (not resolved through symlinks), for reloads */
     struct conf_agent agent;
     struct conf_plugin *plugins; /* in file order: the load order */
     size_t n_plugins;
@@ -75,5 +76,19 @@ void conf_errors_clear(struct conf_errors *e);
 /* Path of a plugin's shared object: its "file" key (relative paths are taken
  * from plugin-dir) or plugin-dir/NAME.so.  Caller frees. */
 char *conf_plugin_path(const struct conf *c, const struct conf_plugin *p);
+
+/* Adds "FILE:LINE: [plugin NAME] KEY: message" to e, FILE being c->path;
+ * with kv NULL, the section header's line and no KEY. */
+void conf_plugin_error(struct conf_errors *e, const struct conf *c,
+                       const struct conf_plugin *p, const struct conf_kv *kv,
+                       const char *fmt, ...) BERTH_PRINTF(5, 6);
+
+/* Applies a plugin's option table to base (config_size zeroed bytes): the
+ * defaults, then p->opts.  Unknown keys, bad values and missing
+ * BERTH_OPT_REQUIRED options are all added to errs (conf_plugin_error
+ * format).  Returns 0 or -1; either way release base with options_free(). */
+int conf_plugin_apply(const struct conf *c, const struct conf_plugin *p,
+                      const struct berth_option *table, void *base,
+                      struct conf_errors *errs);
 
 #endif

@@ -9,7 +9,10 @@
  *
  * The lexer knows nothing of which sections or keys exist: that is the
  * caller's job in its callbacks.  It goes on after an error so that all of a
- * file's errors are reported in one pass. */
+ * file's errors are reported in one pass.  Entries that follow a broken
+ * section header are checked but not delivered (they belong to no known
+ * section) until the next good header.  A UTF-8 BOM, CRLF line ends and a
+ * last line without a newline are accepted. */
 #ifndef BERTH_INI_H
 #define BERTH_INI_H
 
@@ -28,9 +31,10 @@ struct ini_handler {
 /* Returns 0 when the text had no syntax error, -1 otherwise. */
 int ini_parse_string(const char *text, const struct ini_handler *h, void *arg);
 
-/* Reads path and parses it.  -1 with err set ("cannot open: No such file
- * or directory") when the file cannot be read; handler->error is not
- * called for that.  Otherwise as ini_parse_string. */
+/* Reads path and parses it.  -1 with err set ("cannot open /x/y.conf: No
+ * such file or directory") when the file cannot be read (a directory is
+ * refused); handler->error is not called for that.  Otherwise as
+ * ini_parse_string, with err set to "". */
 int ini_parse_file(const char *path, const struct ini_handler *h, void *arg,
                    char *err, size_t errlen);
 

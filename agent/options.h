@@ -21,7 +21,9 @@ int options_defaults(const struct berth_option *table, void *base, char *err,
                      size_t errlen);
 
 /* Parses text as the option's type into base.  -1 with err: "unknown key"
- * (err lists nothing else) or the parser's message. */
+ * (err lists nothing else) or the parser's message; the field is then left
+ * as it was.  Setting a string frees the one it replaces, so base must
+ * start zeroed (as must it for options_defaults). */
 int options_set(const struct berth_option *table, void *base, const char *key,
                 const char *text, char *err, size_t errlen);
 

@@ -292,29 +292,10 @@ plugin_close(struct plugin *p)
     free(p);
 }
 
-/* "a, b, c" for an unknown-key message. */
-static void
-list_options(const struct berth_plugin *d, char *buf, size_t size)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    for (const struct berth_option *o = d->options; o && o->name; o++) {
-        int n = snprintf(buf + len, size - len, "%s%s", len ? ", " : "", o->name);
-        if (n < 0 || (size_t)n >= size - len)
-            break;
-        len += (size_t)n;
-    }
-    if (!len)
-        snprintf(buf, size, "none");
-}
-
 void *
 plugin_config_new(const struct plugin *p, const struct conf *c,
                   const struct conf_plugin *cp, struct conf_errors *errs)
 {
-    const struct berth_option *table = p->desc.options;
-    size_t before = errs->n;
-    char err[512];
     void *config = calloc(1, p->desc.config_size ? p->desc.config_size : 1);
 
     if (!config) {
@@ -322,36 +303,7 @@ plugin_config_new(const struct plugin *p, const struct conf *c,
                         cp->name);
         return NULL;
     }
-    if (table && options_defaults(table, config, err, sizeof(err)) < 0)
-        conf_errors_add(errs, "%s:%d: [plugin %s] %s", c->path, cp->line, cp->name,
-                        err);
-    for (size_t i = 0; i < cp->n_opts; i++) {
-        const struct conf_kv *kv = &cp->opts[i];
-        if (!table || !options_find(table, kv->key)) {
-            char known[512];
-            list_options(&p->desc, known, sizeof(known));
-            conf_errors_add(errs,
-                            "%s:%d: [plugin %s] %s: unknown key; plugin %s takes: %s "
-                            "(and file, enabled)",
-                            c->path, kv->line, cp->name, kv->key, p->desc.name, known);
-            continue;
-        }
-        if (options_set(table, config, kv->key, kv->value, err, sizeof(err)) < 0)
-            conf_errors_add(errs, "%s:%d: [plugin %s] %s: %s", c->path, kv->line,
-                            cp->name, kv->key, err);
-    }
-    for (const struct berth_option *o = table; o && o->name; o++) {
-        int set = 0;
-        if (!(o->flags & BERTH_OPT_REQUIRED))
-            continue;
-        for (size_t i = 0; i < cp->n_opts; i++)
-            set |= strcmp(cp->opts[i].key, o->name) == 0;
-        if (!set)
-            conf_errors_add(errs, "%s:%d: [plugin %s] %s: required by plugin %s (%s)",
-                            c->path, cp->line, cp->name, o->name, p->desc.name,
-                            o->help ? o->help : "no help");
-    }
-    if (errs->n != before) {
+    if (conf_plugin_apply(c, cp, p->desc.options, config, errs) < 0) {
         plugin_config_free(p, config);
         return NULL;
     }

@@ -202,6 +202,7 @@ status_accept(void *arg, int fd, int revents)
     char line[256];
     int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
+    (void)revents; /* the watcher asks for reads only */
     if (c < 0)
         return;
     int n = snprintf(line, sizeof(line),

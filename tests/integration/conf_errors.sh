@@ -68,7 +68,7 @@ check absent "\[plugin absent\] cannot load $T/absent.so: No such file or direct
 plugin_conf badopt example.so "interval = often"
 check badopt "$T/badopt.conf:$((line + 2)): \[plugin badopt\] interval: expected a duration"
 plugin_conf unknownopt example.so "colour = blue"
-check unknownopt "\[plugin unknownopt\] colour: unknown key; plugin example takes: interval"
+check unknownopt "\[plugin unknownopt\] colour: unknown key; valid keys: interval, probe-url"
 
 # init runs only at start (--check-config loads without initialising).
 for p in init_fails init_crashes; do

@@ -15,10 +15,13 @@ ok "berth-plugin.pc is installed" test -n "$pc"
 export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$R"
 cflags=$(pkg-config --cflags berth-plugin)
 like "its Cflags point at the installed headers" "$cflags" "-I$R/.*/include"
+# With the sysroot set, pkg-config already puts $R in front of plugindir.
 plugindir=$(pkg-config --variable=plugindir berth-plugin)
-ok "it names the plugin folder, where the bundled plugin is" test -f "$R$plugindir/example.so"
+like "plugindir is under the staging root" "$plugindir" "^$R/"
+ok "it names the plugin folder, where the bundled plugin is" test -f "$plugindir/example.so"
 is "the bundled plugin exports only its descriptor" \
-    "$(nm -D --defined-only "$R$plugindir/example.so" | awk '{print $3}')" berth_plugin
+    "$(nm -D --defined-only "$plugindir/example.so" | awk '{print $3}')" berth_plugin
+ok "the header is installed as <berth/plugin.h>" test -n "$(find "$R" -path '*/include/berth/plugin.h')"
 berthd=$(find "$R" -name berthd -type f | head -1)
 ok "berthd is installed" test -x "$berthd"
 for m in berthd.8 berth.conf.5 berth-plugin.7; do

@@ -181,7 +181,7 @@ test_options(void)
              "bad value names file, line, section and key");
         like(errs.msg[1], "/etc/berth/test.conf:5: [plugin good] bogus: unknown key",
              "unknown key names file, line, section and key");
-        like(errs.msg[1], "takes: trace, count, flag, wait, limit, listen, required",
+        like(errs.msg[1], "valid keys: trace, count, flag, wait, limit, listen, required",
              "unknown key lists the plugin's options");
     }
     conf_free(c);
@@ -193,7 +193,7 @@ test_options(void)
     cfg = c ? plugin_config_new(p, c, &c->plugins[0], &errs) : NULL;
     ok(cfg == NULL && errs.n == 1, "missing required option refused");
     if (errs.n)
-        like(errs.msg[0], "/etc/berth/test.conf:4: [plugin good] required: required",
+        like(errs.msg[0], "/etc/berth/test.conf:4: [plugin good] required: required, but not set",
              "missing option names the section's line");
     conf_free(c);
     conf_errors_clear(&errs);
