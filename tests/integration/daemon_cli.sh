@@ -41,6 +41,51 @@ kill -TERM "$pid"
 ok "SIGTERM stops the daemon" wait_for 10 sh -c "! kill -0 $pid 2>/dev/null"
 ok "and removes its pidfile" test ! -e "$T/berthd.pid"
 
+# Detached, the log goes to syslog.  In a private /dev (a mount namespace),
+# a datagram socket at /dev/log receives it; nothing on the host changes.
+cat >"$T/syslog.sh" <<'EOF2'
+set -e
+mkdir -p "$T/olddev"
+mount --bind /dev "$T/olddev"
+mount -t tmpfs tmpfs /dev
+for n in null zero random urandom; do
+    touch "/dev/$n" && mount --bind "$T/olddev/$n" "/dev/$n"
+done
+python3 - "$T/syslog.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind('/dev/log')
+s.settimeout(20)
+out = open(sys.argv[1], 'w')
+open(sys.argv[1] + '.ready', 'w').close()
+try:
+    while True:
+        m = s.recv(65536).decode()
+        out.write(m + '\n')
+        out.flush()
+        if 'event=agent.stopped' in m:
+            break
+except socket.timeout:
+    pass
+PY
+while [ ! -e "$T/syslog.out.ready" ]; do sleep 0.1; done
+"$BERTHD" --config "$T/d.conf" --pidfile "$T/sl.pid"
+for _ in $(seq 100); do grep -q 'event=agent.started' "$T/syslog.out" && break; sleep 0.1; done
+kill -TERM "$(cat "$T/sl.pid")"
+wait
+EOF2
+if [ "$(id -u)" -eq 0 ]; then
+    T=$T BERTHD=$BERTHD unshare --mount --propagation private bash "$T/syslog.sh"
+    sl=$(cat "$T/syslog.out" 2>/dev/null)
+    like "the detached daemon logs to syslog (facility daemon, ident berthd)" "$sl" \
+        '^<30>.* berthd\[[0-9]+\]: level=info event=agent.started '
+    like "its plugins' lines too" "$sl" 'berthd\[[0-9]+\]: level=info event=example.started plugin=example'
+    like "through to the orderly stop" "$sl" 'event=agent.stopped'
+    unlike "without the ts= field (syslog stamps lines itself)" "$sl" ' ts='
+else
+    diag "not root: the syslog check needs a mount namespace"
+fi
+
 # A daemon that cannot start says why on stderr and exits non-zero.
 printf '[agent]\nshutdown-timeout = soon\n' >"$T/bad.conf"
 "$BERTHD" --config "$T/bad.conf" 2>"$T/bad.err"
