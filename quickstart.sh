@@ -10,8 +10,8 @@ say() { printf '\n>>> %s\n' "$*"; }
 
 say "Installing build dependencies (apt-get)"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends $(grep -v '^#' .ci/packages) >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $(grep -v '^#' .ci/packages) >/dev/null
 
 say "Building Berth"
 ./autogen.sh >/dev/null 2>&1
