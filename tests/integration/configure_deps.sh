@@ -8,8 +8,8 @@ requires pkg-config
 
 src="$T/src"
 mkdir -p "$src/agent" "$T/empty"
-cp "$top_srcdir/configure" "$src/"
-cp -r "$top_srcdir/build-aux" "$src/"
+cp --no-preserve=mode "$top_srcdir/configure" "$src/" && chmod +x "$src/configure"
+cp -r --no-preserve=mode "$top_srcdir/build-aux" "$src/" && chmod +x "$src"/build-aux/*
 touch "$src/agent/main.c"
 
 run_configure() { # DIR [ARGS...]: output in $T/out

@@ -3,6 +3,13 @@
 
 #include <berth/plugin.h>
 
+/* A real fault even when the tests are built with UBSan, which would
+ * otherwise stop at the null store itself. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((no_sanitize_undefined))
+#elif defined(__clang__)
+__attribute__((no_sanitize("undefined")))
+#endif
 static int
 c_init(berth_ctx *ctx, const struct berth_host *host, const void *config,
        void **state, char *err, size_t errlen)
