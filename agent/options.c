@@ -102,7 +102,7 @@ int options_set(const struct berth_option *table, void *base, const char *key,
     return set_one(o, base, text, err, errlen);
 }
 
-static size_t field_size(enum berth_opt_type type)
+size_t options_field_size(enum berth_opt_type type)
 {
     switch (type) {
     case BERTH_OPT_STRING:
@@ -125,7 +125,7 @@ void options_free(const struct berth_option *table, void *base)
     for (const struct berth_option *o = table; o && o->name; o++) {
         if (o->type == BERTH_OPT_STRING)
             free(*(char **)FIELD(base, o));
-        memset(FIELD(base, o), 0, field_size(o->type));
+        memset(FIELD(base, o), 0, options_field_size(o->type));
     }
 }
 
@@ -151,7 +151,7 @@ static int field_equal(const struct berth_option *o, const void *a, const void *
         return x->port == y->port && strcmp(x->host, y->host) == 0;
     }
     default:
-        return memcmp(fa, fb, field_size(o->type)) == 0;
+        return memcmp(fa, fb, options_field_size(o->type)) == 0;
     }
 }
 

@@ -29,6 +29,9 @@ int options_set(const struct berth_option *table, void *base, const char *key,
 
 void options_free(const struct berth_option *table, void *base);
 
+/* Bytes a field of this type takes in the struct; 0 for an unknown type. */
+size_t options_field_size(enum berth_opt_type type);
+
 /* 1 when the two structs hold equal values for every option. */
 int options_equal(const struct berth_option *table, const void *a, const void *b);
 

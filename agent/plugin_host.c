@@ -65,25 +65,6 @@ plugin_check_abi(const struct berth_plugin *d, unsigned host_major,
     return 0;
 }
 
-static size_t
-opt_field_size(enum berth_opt_type t)
-{
-    switch (t) {
-    case BERTH_OPT_STRING:
-        return sizeof(char *);
-    case BERTH_OPT_BOOL:
-        return sizeof(int);
-    case BERTH_OPT_INT:
-        return sizeof(int64_t);
-    case BERTH_OPT_DURATION:
-    case BERTH_OPT_SIZE:
-        return sizeof(uint64_t);
-    case BERTH_OPT_ADDRESS:
-        return sizeof(struct berth_address);
-    }
-    return 0;
-}
-
 static int
 valid_option_name(const char *s)
 {
@@ -103,7 +84,7 @@ check_options(const struct berth_plugin *d, char *err, size_t errlen)
     const struct berth_option *o = d->options;
 
     for (size_t i = 0; o && o[i].name; i++) {
-        size_t fs = opt_field_size(o[i].type);
+        size_t fs = options_field_size(o[i].type);
         if (!valid_option_name(o[i].name)) {
             snprintf(err, errlen, "option table row %zu: invalid name \"%s\"", i,
                      o[i].name);
