@@ -16,7 +16,8 @@ apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $(grep
 say "Building Berth"
 ./autogen.sh >/dev/null 2>&1
 mkdir -p _build/quickstart
-(cd _build/quickstart && ../../configure -q --prefix=/usr/local && make -s -j"$(nproc)")
+(cd _build/quickstart && ../../configure -q --prefix=/usr/local && make -s -j"$(nproc)") \
+    >_build/quickstart.log 2>&1 || { tail -30 _build/quickstart.log; exit 1; }
 
 say "Installing into /usr/local"
 make -s -C _build/quickstart install >/dev/null
@@ -60,9 +61,12 @@ tail -n 6 "$run/metrics.txt"
 cat <<EOT
 
 Berth is running (pid $(cat "$pidfile")).  Try:
-  tail -f $run/berthd.log                      # one logfmt line per event
-  kill -HUP \$(cat $pidfile)                    # reload $conf
-  /usr/local/sbin/berthd --check-config -c $conf
+  # follow the log: one logfmt line per event
+  tail -f $run/berthd.log
+  # edit the conf, check it, then reload it (a bad one is refused)
+  berthd --check-config -c $conf && kill -HUP \$(cat $pidfile)
+  # read the manuals
   man berthd; man berth.conf; man berth-plugin
-  kill \$(cat $pidfile)                         # orderly stop
+  # stop in order
+  kill \$(cat $pidfile)
 EOT
