@@ -339,7 +339,7 @@ reload_apply(struct agent *a)
         struct plan_item *it = &plan->items[i];
         struct conf_errors errs = {0};
         struct plugin *p = it->old;
-        char err[1024];
+        char err[1024], q[2048];
 
         switch (it->action) {
         case PLAN_KEEP:
@@ -369,7 +369,7 @@ reload_apply(struct agent *a)
             break;
         }
         for (size_t e = 0; e < errs.n; e++)
-            log_error("reload.plugin.failed", "error=\"%s\"", errs.msg[e]);
+            log_error("reload.plugin.failed", "error=%s", log_quote(q, sizeof(q), errs.msg[e]));
         conf_errors_clear(&errs);
         if (p && push_plugin(&next, &n_next, p) < 0) {
             log_error("reload.plugin.failed", "plugin=%s error=\"out of memory\"",
@@ -418,6 +418,7 @@ agent_reload(struct agent *a)
     struct conf_errors errs = {0};
     struct conf *c = NULL;
     struct plugin **gone = NULL;
+    char q[2048];
     size_t n_gone = 0;
 
     if (a->st == AGENT_RELOADING) {
@@ -434,7 +435,7 @@ agent_reload(struct agent *a)
         conf_free(c);
     if (!a->plan) {
         for (size_t i = 0; i < errs.n; i++)
-            log_error("reload.refused", "error=\"%s\"", errs.msg[i]);
+            log_error("reload.refused", "error=%s", log_quote(q, sizeof(q), errs.msg[i]));
         log_error("reload.refused", "errors=%zu keeping=%s", errs.n, a->conf->path);
         conf_errors_clear(&errs);
         a->reloads_refused++;
@@ -487,8 +488,6 @@ start_signals(struct agent *a)
     ev_signal_start(a->loop, &a->sig_term);
     ev_signal_start(a->loop, &a->sig_int);
     ev_signal_start(a->loop, &a->sig_hup);
-    /* Unhandled signals must not wake the loop with EINTR storms. */
-    signal(SIGPIPE, SIG_IGN);
 }
 
 static void

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "agent/conf.h"
 #include "agent/host.h"
@@ -141,10 +142,13 @@ api_agent_value(berth_ctx *ctx, const char *key)
     return NULL;
 }
 
+/* ev_now() follows the wall clock; the ABI promises monotonic time. */
 static uint64_t
 api_now_ms(berth_ctx *ctx)
 {
-    return (uint64_t)(ev_now(ctx->host->loop) * 1000.0);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static uint64_t
@@ -365,10 +369,10 @@ api_lookup_cancel(berth_ctx *ctx, berth_lookup *l)
 static void
 api_metric(berth_ctx *ctx, const struct berth_metric *m)
 {
-    char err[256];
+    char err[256], q[300];
     if (!m || metrics_record(ctx->host->metrics, m, wall_ms(), err, sizeof(err)) < 0)
-        log_warn("plugin.metric.refused", "plugin=%s error=\"%s\"", ctx_name(ctx),
-                 m ? err : "NULL sample");
+        log_warn("plugin.metric.refused", "plugin=%s error=%s", ctx_name(ctx),
+                 log_quote(q, sizeof(q), m ? err : "NULL sample"));
 }
 
 static void
@@ -547,21 +551,30 @@ host_metric(struct host *h, const char *name, const char *help,
             enum berth_metric_type type, double value,
             const struct berth_label *labels, size_t n_labels)
 {
-    char err[256];
+    char err[256], q[300];
     struct berth_metric m = {
         .name = name, .help = help, .type = type, .value = value,
         .labels = labels, .n_labels = n_labels,
     };
     if (metrics_record(h->metrics, &m, wall_ms(), err, sizeof(err)) < 0)
-        log_warn("metric.refused", "error=\"%s\"", err);
+        log_warn("metric.refused", "error=%s", log_quote(q, sizeof(q), err));
 }
 
 void
 host_export_metrics(struct host *h)
 {
     size_t n;
-    const struct berth_metric *all = metrics_all(h->metrics, &n);
+    const struct berth_metric *view = metrics_all(h->metrics, &n);
+    /* A sink may record a metric from inside write(), which can move the
+     * store's array: hand out a copy.  The strings stay where they are. */
+    struct berth_metric *all = n ? malloc(n * sizeof(*all)) : NULL;
 
+    if (n && !all) {
+        log_warn("metrics.export.skipped", "error=\"out of memory\" series=%zu", n);
+        return;
+    }
+    if (n)
+        memcpy(all, view, n * sizeof(*all));
     for (struct berth_ctx *c = h->ctxs; c; c = c->next) {
         struct plugin *p = c->plugin;
         const struct berth_metrics_sink_ops *ops = p ? p->desc.ops : NULL;
@@ -569,6 +582,7 @@ host_export_metrics(struct host *h)
             ops && ops->write)
             ops->write(p->state, all, n);
     }
+    free(all);
 }
 
 static void

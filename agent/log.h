@@ -1,6 +1,6 @@
 /* log.h: the agent's log, one event per line in logfmt.
  *
- *   ts=2026-11-23T10:00:00.123Z level=info event=plugin.loaded name=example
+ *   ts=2026-11-23T10:00:00.123Z level=info event=plugin.started plugin=example
  *
  * An event is a dotted identifier; the fields after it are key=value pairs
  * written by the caller (quote values that may hold spaces: error="%s").

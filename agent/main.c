@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -144,8 +145,11 @@ main(int argc, char **argv)
     int check = 0, foreground = 0, opt, ready_fd = -1, pid_fd = -1, rc;
     struct conf_errors errs = {0};
     struct agent agent;
-    char abs[4096];
+    char abs[4096], abs_pid[4096];
 
+    /* Before any plugin code runs (trial loads included): a write to a
+     * closed socket must be an EPIPE, not the end of the agent. */
+    signal(SIGPIPE, SIG_IGN);
     while ((opt = getopt_long(argc, argv, "c:tfp:Vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
@@ -177,11 +181,18 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    /* Reloads re-read the file after we chdir("/"): keep it absolute. */
+    /* The daemon chdirs to "/": paths given on the command line are taken
+     * from where berthd was started. */
     if (conf_path[0] != '/' && getcwd(abs, sizeof(abs) - strlen(conf_path) - 2)) {
         strcat(abs, "/");
         strcat(abs, conf_path);
         conf_path = abs;
+    }
+    if (pidfile && pidfile[0] != '/' &&
+        getcwd(abs_pid, sizeof(abs_pid) - strlen(pidfile) - 2)) {
+        strcat(abs_pid, "/");
+        strcat(abs_pid, pidfile);
+        pidfile = abs_pid;
     }
 
     if (check) {

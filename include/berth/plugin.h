@@ -230,8 +230,9 @@ struct berth_host {
     void (*log)(berth_ctx *ctx, enum berth_log_level level, const char *fmt,
                 ...) BERTH_PRINTF(3, 4);
 
-    /* Agent-wide values: "cluster", "state-dir", "plugin-dir", "version".
-     * NULL for an unknown key.  Valid until the next reload. */
+    /* Agent-wide values: "cluster", "region", "account-id", "state-dir",
+     * "plugin-dir", "version".  NULL for an unknown key.  Valid until the
+     * next reload. */
     const char *(*agent_value)(berth_ctx *ctx, const char *key);
 
     /* Monotonic time of the host loop, in milliseconds. */
@@ -303,7 +304,8 @@ struct berth_plugin {
     uint16_t abi_major;
     uint16_t abi_minor;
     uint32_t struct_size;
-    const char *name; /* must equal the NAME of its [plugin NAME] section */
+    const char *name; /* the plugin's own name; the [plugin NAME] section
+                         names an instance, and one .so may back several */
     const char *version;
     const char *description;
     enum berth_plugin_kind kind;

@@ -219,8 +219,10 @@ status_accept(void *arg, int fd, int revents)
     close(c);
 }
 
+/* Listens on path and watches it; nothing of ex changes on failure. */
 static int
-open_status_socket(struct example *ex, char *err, size_t errlen)
+listen_status(struct example *ex, const char *path, int *fd_out, berth_watch **w_out,
+              char *err, size_t errlen)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -229,16 +231,28 @@ open_status_socket(struct example *ex, char *err, size_t errlen)
         snprintf(err, errlen, "socket: %s", strerror(errno));
         return -1;
     }
-    strcpy(sa.sun_path, ex->cfg->status_socket); /* length checked in init */
+    strcpy(sa.sun_path, path); /* length checked by check_config */
     unlink(sa.sun_path);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
-        snprintf(err, errlen, "status-socket %s: %s", sa.sun_path, strerror(errno));
+        snprintf(err, errlen, "status-socket %s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
-    ex->listen_fd = fd;
-    ex->listen_w = ex->host->fd_watch(ex->ctx, fd, BERTH_FD_READ, status_accept, ex);
+    *fd_out = fd;
+    *w_out = ex->host->fd_watch(ex->ctx, fd, BERTH_FD_READ, status_accept, ex);
     return 0;
+}
+
+static void
+close_status(struct example *ex, const char *path)
+{
+    if (ex->listen_fd < 0)
+        return;
+    ex->host->fd_unwatch(ex->ctx, ex->listen_w); /* the watcher goes before the fd */
+    close(ex->listen_fd);
+    unlink(path);
+    ex->listen_fd = -1;
+    ex->listen_w = NULL;
 }
 
 static int
@@ -246,7 +260,9 @@ example_start(void *state, char *err, size_t errlen)
 {
     struct example *ex = state;
 
-    if (ex->cfg->status_socket && open_status_socket(ex, err, errlen) < 0)
+    if (ex->cfg->status_socket &&
+        listen_status(ex, ex->cfg->status_socket, &ex->listen_fd, &ex->listen_w, err,
+                      errlen) < 0)
         return -1;
     ex->tick = ex->host->timer_start(ex->ctx, ex->cfg->interval_ms,
                                      ex->cfg->interval_ms, tick, ex);
@@ -256,28 +272,30 @@ example_start(void *state, char *err, size_t errlen)
 }
 
 /* Applies new options in place: the timer takes the new interval; a new
- * status socket path means closing the old one and opening the new. */
+ * status socket path means opening the new one, then closing the old.  On
+ * failure nothing has changed: the host keeps the old config in force. */
 static int
 example_reconfigure(void *state, const void *config, char *err, size_t errlen)
 {
     struct example *ex = state;
     const struct example_config *cfg = config;
     const char *old_sock = ex->cfg->status_socket;
+    int new_fd = -1;
+    berth_watch *new_w = NULL;
 
     if (check_config(cfg, err, errlen) < 0)
         return -1;
     int sock_changed = (old_sock == NULL) != (cfg->status_socket == NULL) ||
                        (old_sock && strcmp(old_sock, cfg->status_socket) != 0);
-    if (sock_changed && ex->listen_fd >= 0) {
-        ex->host->fd_unwatch(ex->ctx, ex->listen_w);
-        close(ex->listen_fd);
-        unlink(old_sock);
-        ex->listen_fd = -1;
-        ex->listen_w = NULL;
+    if (sock_changed && cfg->status_socket &&
+        listen_status(ex, cfg->status_socket, &new_fd, &new_w, err, errlen) < 0)
+        return -1;
+    if (sock_changed) {
+        close_status(ex, old_sock);
+        ex->listen_fd = new_fd;
+        ex->listen_w = new_w;
     }
     ex->cfg = cfg;
-    if (sock_changed && cfg->status_socket && open_status_socket(ex, err, errlen) < 0)
-        return -1;
     ex->host->timer_stop(ex->ctx, ex->tick);
     ex->tick = ex->host->timer_start(ex->ctx, cfg->interval_ms, cfg->interval_ms, tick, ex);
     ex->host->log(ex->ctx, BERTH_LOG_INFO, "example.reconfigured interval_ms=%llu",
@@ -311,12 +329,8 @@ example_destroy(void *state)
     struct example *ex = state;
 
     /* A timer or transfer still held would be released by the host; the
-     * fd and the socket file are ours, and the watcher goes before the fd. */
-    if (ex->listen_fd >= 0) {
-        ex->host->fd_unwatch(ex->ctx, ex->listen_w);
-        close(ex->listen_fd);
-        unlink(ex->cfg->status_socket);
-    }
+     * socket is ours. */
+    close_status(ex, ex->cfg->status_socket);
     free(ex);
 }
 

@@ -40,7 +40,23 @@ t2=$(ticks)
 ok "its state survived (ticks did not restart: $t1 -> $t2)" test "$t2" -ge "$t1"
 unlike "it was not started again" "$(grep -c 'event=plugin.started plugin=example' "$T/berthd.log")" '^[2-9]'
 
+# A reconfigure the plugin refuses (its new socket cannot be opened): the
+# old config stays in force and the plugin keeps serving.
+write_conf "$T/berth.conf" <<EOF2
+[plugin example]
+interval = 400ms
+status-socket = $T/no/such/dir/status.sock
+EOF2
+ok "SIGHUP with a status socket that cannot be opened" reload
+ok "the plugin's refusal is logged with its reason" \
+    log_has "event=reload.plugin.failed error=\"$T/berth.conf:[0-9]+: \[plugin example\] reconfigure failed: status-socket $T/no/such/dir/status.sock: No such file or directory"
+ok "the old socket still answers" wait_for 5 status "$S"
+is "with the old interval" "$(field "$(status "$S")" interval_ms)" 300
+ok "and it still ticks" wait_for 10 status_ge "$S" ticks $(( $(ticks) + 1 ))
+base 300ms
+
 # An unchanged conf: nothing happens.
+ok "SIGHUP with the conf as it was" reload
 ok "SIGHUP with the same conf" reload
 like "nothing added, restarted or reconfigured" "$(grep 'event=reload.done' "$T/berthd.log" | tail -1)" \
     'added=0 restarted=0 reconfigured=0 failed=0'
