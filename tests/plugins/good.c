@@ -9,15 +9,7 @@
 
 #include <berth/plugin.h>
 
-struct good_config {
-    const char *trace;
-    int64_t count;
-    int flag;
-    uint64_t wait_ms;
-    uint64_t limit;
-    struct berth_address listen;
-    const char *required;
-};
+#include "tests/plugins/good.h"
 
 struct good {
     berth_ctx *ctx;

@@ -4,6 +4,7 @@
 
 #include "agent/http_client.h"
 #include "tests/lib/tap.h"
+#include "tests/lib/evloop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct ev_loop *loop;
 static struct http_client *hc;
 static pid_t server_pid;
 static char tmpdir[] = "/tmp/berth-http-XXXXXX";
@@ -29,7 +29,6 @@ static int port;
 static int in_request; /* set around http_client_request() */
 static int sync_calls; /* callbacks that ran inside it: must stay 0 */
 static int total_done; /* on_done calls, all requests */
-static unsigned ticks; /* a repeating timer: proves the loop kept running */
 
 /* What one request saw, and what its callbacks should do to others. */
 struct result {
@@ -245,42 +244,6 @@ static struct http_xfer *start(struct result *r, const char *method,
         .stream = stream,
     };
     return request(r, &req);
-}
-
-static int watchdog_fired;
-
-static void on_watchdog(struct ev_loop *l, ev_timer *w, int revents)
-{
-    watchdog_fired = 1;
-}
-
-static void on_tick(struct ev_loop *l, ev_timer *w, int revents)
-{
-    ticks++;
-}
-
-/* Runs the loop until *counter reaches want (false after 30 s: a hang). */
-static bool run_until(const int *counter, int want)
-{
-    ev_timer wd;
-
-    watchdog_fired = 0;
-    ev_timer_init(&wd, on_watchdog, 30., 0.);
-    ev_timer_start(loop, &wd);
-    while (*counter < want && !watchdog_fired)
-        ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &wd);
-    if (watchdog_fired)
-        diag("gave up waiting (30 s)");
-    return !watchdog_fired;
-}
-
-static void run_ticks(unsigned n)
-{
-    unsigned until = ticks + n;
-
-    while (ticks < until)
-        ev_run(loop, EVRUN_ONCE);
 }
 
 /* Runs the loop until a plain GET completes: whatever the loop had to do

@@ -14,6 +14,7 @@
 #include "agent/log.h"
 #include "agent/plugin_host.h"
 #include "tests/lib/tap.h"
+#include "tests/plugins/good.h"
 
 static char plugdir[4096], tmpdir[64];
 
@@ -38,17 +39,6 @@ slurp(const char *path)
         fclose(f);
     return buf;
 }
-
-/* The same layout as good.c's config struct. */
-struct good_config {
-    const char *trace;
-    int64_t count;
-    int flag;
-    uint64_t wait_ms;
-    uint64_t limit;
-    struct berth_address listen;
-    const char *required;
-};
 
 static struct conf *
 load_conf(const char *text, struct conf_errors *errs)

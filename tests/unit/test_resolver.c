@@ -3,6 +3,7 @@
 
 #include "agent/resolver.h"
 #include "tests/lib/tap.h"
+#include "tests/lib/evloop.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,7 +21,6 @@
 
 #define DNSMASQ "/usr/sbin/dnsmasq"
 
-static struct ev_loop *loop;
 static pid_t dnsmasq_pid;
 static char tmpdir[] = "/tmp/berth-dns-XXXXXX";
 static char log_path[PATH_MAX], pid_path[PATH_MAX];
@@ -30,7 +30,6 @@ static int hole_port;
 
 static int in_lookup;  /* set around resolver_lookup() */
 static int sync_calls; /* callbacks that ran inside it: must stay 0 */
-static unsigned ticks;
 
 struct res {
     struct resolver_query *q;
@@ -286,41 +285,6 @@ static bool ports_zero(const struct res *x)
             return false;
     }
     return true;
-}
-
-static int watchdog_fired;
-
-static void on_watchdog(struct ev_loop *l, ev_timer *w, int revents)
-{
-    watchdog_fired = 1;
-}
-
-static void on_tick(struct ev_loop *l, ev_timer *w, int revents)
-{
-    ticks++;
-}
-
-static bool run_until(const int *counter, int want)
-{
-    ev_timer wd;
-
-    watchdog_fired = 0;
-    ev_timer_init(&wd, on_watchdog, 30., 0.);
-    ev_timer_start(loop, &wd);
-    while (*counter < want && !watchdog_fired)
-        ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &wd);
-    if (watchdog_fired)
-        diag("gave up waiting (30 s)");
-    return !watchdog_fired;
-}
-
-static void run_ticks(unsigned n)
-{
-    unsigned until = ticks + n;
-
-    while (ticks < until)
-        ev_run(loop, EVRUN_ONCE);
 }
 
 static struct resolver *new_resolver(int port, uint64_t timeout_ms)
