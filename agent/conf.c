@@ -451,10 +451,34 @@ static struct conf *conf_new(struct loader *ld)
     return c;
 }
 
+/* A relative path in the file is taken from the file's own folder: the
+ * daemon runs from "/", and the admin reads paths next to the conf. */
+static int relative_to_conf(char **field, const char *conf_path)
+{
+    const char *slash = strrchr(conf_path, '/');
+    char *full;
+
+    if (!*field || !**field || **field == '/' || !slash)
+        return 0;
+    if (asprintf(&full, "%.*s/%s", (int)(slash - conf_path), conf_path, *field) < 0)
+        return -1;
+    free(*field);
+    *field = full;
+    return 0;
+}
+
 /* Defaults that depend on the section, filled once the file is read. */
 static int finish(struct loader *ld)
 {
     struct conf *c = ld->c;
+
+    if (relative_to_conf(&c->agent.state_dir, c->path) < 0 ||
+        relative_to_conf(&c->agent.plugin_dir, c->path) < 0 ||
+        relative_to_conf(&c->agent.pidfile, c->path) < 0) {
+        ld->n_errors++;
+        conf_errors_add(ld->errs, "%s: out of memory", ld->path);
+        return -1;
+    }
 
     for (size_t i = 0; i < c->n_plugins; i++) {
         struct conf_plugin *p = &c->plugins[i];

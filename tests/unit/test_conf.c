@@ -207,6 +207,32 @@ static void test_paths(void)
     "plugin-dir, pidfile, log-level, log-target, shutdown-timeout, "       \
     "metrics-interval"
 
+/* Relative paths in the file are taken from the file's folder. */
+static void test_relative_paths(void)
+{
+    struct conf *c = NULL;
+    struct conf_errors e = {0};
+    int r = conf_load_string("[agent]\nplugin-dir = plugins\nstate-dir = ./state\n"
+                             "pidfile = run/berthd.pid\n[plugin x]\n",
+                             "/etc/berth/berth.conf", &c, &e);
+    ok(r == 0 && c, "relative paths: loads");
+    if (!c)
+        return;
+    is_str(c->agent.plugin_dir, "/etc/berth/plugins", "plugin-dir from the conf's folder");
+    is_str(c->agent.state_dir, "/etc/berth/./state", "state-dir from the conf's folder");
+    is_str(c->agent.pidfile, "/etc/berth/run/berthd.pid", "pidfile from the conf's folder");
+    char *so = conf_plugin_path(c, &c->plugins[0]);
+    is_str(so, "/etc/berth/plugins/x.so", "a plugin's file follows plugin-dir");
+    free(so);
+    conf_free(c);
+    c = load_ok("absolute paths stay", "[agent]\nplugin-dir = /p\npidfile = /run/b.pid\n");
+    if (c) {
+        is_str(c->agent.plugin_dir, "/p", "absolute plugin-dir unchanged");
+        is_str(c->agent.pidfile, "/run/b.pid", "absolute pidfile unchanged");
+        conf_free(c);
+    }
+}
+
 static void test_agent_errors(void)
 {
     load_fails("bad duration", "[agent]\nshutdown-timeout = soon\n",
@@ -700,6 +726,7 @@ int main(void)
     test_defaults();
     test_good_file();
     test_paths();
+    test_relative_paths();
     test_agent_errors();
     test_plugin_sections();
     test_many_errors();
