@@ -28,6 +28,8 @@ for m in berthd.8 berth.conf.5 berth-plugin.7; do
     ok "man page $m is installed" test -n "$(find "$R" -name "$m")"
 done
 ok "berth.conf is installed" test -n "$(find "$R" -path '*/berth/berth.conf')"
+ok "the systemd unit is installed under the prefix" \
+    test -n "$(find "$R" -path '*/lib/systemd/system/berthd.service')"
 
 # Build from a copy of the source in a folder of its own: nothing of the
 # source tree is on the include path.
