@@ -503,7 +503,7 @@ stop_all_now(struct agent *a)
 }
 
 int
-agent_start(struct agent *a, struct ev_loop *loop, const char *conf_path, int daemon,
+agent_start(struct agent *a, struct ev_loop *loop, struct conf *conf, int daemon,
             struct conf_errors *errs)
 {
     char err[512];
@@ -511,9 +511,12 @@ agent_start(struct agent *a, struct ev_loop *loop, const char *conf_path, int da
     memset(a, 0, sizeof(*a));
     a->loop = loop;
     a->daemon = daemon;
-    a->conf_path = strdup(conf_path);
-    if (!a->conf_path || conf_load(conf_path, &a->conf, errs) < 0)
+    a->conf = conf;
+    a->conf_path = strdup(conf->path);
+    if (!a->conf_path) {
+        conf_errors_add(errs, "out of memory");
         return -1;
+    }
     for (size_t i = 0; i < a->conf->n_plugins; i++)
         if (a->conf->plugins[i].enabled)
             plugin_probe(a->conf, &a->conf->plugins[i], PROBE_INIT, errs);

@@ -47,10 +47,11 @@ struct agent {
     ev_signal sig_term, sig_int, sig_hup;
 };
 
-/* Loads the conf, trial-loads then starts every enabled plugin, and hooks
- * SIGTERM, SIGINT and SIGHUP.  -1 with every error in errs; nothing is left
- * running then. */
-int agent_start(struct agent *a, struct ev_loop *loop, const char *conf_path,
+/* Takes the loaded conf (and owns it from then on, even on failure; its
+ * path is what SIGHUP re-reads), trial-loads then starts every enabled
+ * plugin, and hooks SIGTERM, SIGINT and SIGHUP.  -1 with every error in
+ * errs; nothing is left running then, and agent_free() releases the rest. */
+int agent_start(struct agent *a, struct ev_loop *loop, struct conf *conf,
                 int daemon, struct conf_errors *errs);
 /* SIGHUP: re-reads the conf file and applies the difference. */
 void agent_reload(struct agent *a);

@@ -211,24 +211,26 @@ main(int argc, char **argv)
     if (!foreground)
         ready_fd = daemonise();
 
-    if (!pidfile) {
-        /* The pidfile key is read before the agent starts so that a second
-         * instance stops before it loads anything. */
-        struct conf *c = NULL;
-        if (conf_load(conf_path, &c, &errs) < 0) {
-            print_errors(&errs);
-            conf_errors_clear(&errs);
-            return 1;
-        }
-        if (c->agent.pidfile && *c->agent.pidfile)
-            pidfile = conf_pidfile = strdup(c->agent.pidfile);
-        conf_free(c);
-    }
-    if (pidfile && (pid_fd = pidfile_take(pidfile)) < 0)
+    /* Loaded once, before the pidfile is taken, so that a second instance
+     * stops before it loads anything; the agent then owns it. */
+    struct conf *conf = NULL;
+    if (conf_load(conf_path, &conf, &errs) < 0) {
+        print_errors(&errs);
+        fprintf(stderr, "berthd: not started: %zu error%s\n", errs.n,
+                errs.n == 1 ? "" : "s");
+        conf_errors_clear(&errs);
         return 1;
+    }
+    if (!pidfile && conf->agent.pidfile && *conf->agent.pidfile)
+        pidfile = conf_pidfile = strdup(conf->agent.pidfile); /* outlives reloads */
+    if (pidfile && (pid_fd = pidfile_take(pidfile)) < 0) {
+        conf_free(conf);
+        free(conf_pidfile);
+        return 1;
+    }
 
     struct ev_loop *loop = EV_DEFAULT;
-    if (agent_start(&agent, loop, conf_path, !foreground, &errs) < 0) {
+    if (agent_start(&agent, loop, conf, !foreground, &errs) < 0) {
         print_errors(&errs);
         fprintf(stderr, "berthd: not started: %zu error%s\n", errs.n,
                 errs.n == 1 ? "" : "s");
