@@ -153,9 +153,39 @@ check_descriptor(const struct berth_plugin *d, char *err, size_t errlen)
                      d->name);
             return -1;
         }
-    } else if (d->kind == BERTH_KIND_RUNTIME && !d->ops) {
-        snprintf(err, errlen, "plugin %s: a runtime plugin needs ops", d->name);
-        return -1;
+    } else if (d->kind == BERTH_KIND_RUNTIME) {
+        /* Runtime operations came with 1.2: an older runtime plugin has
+         * none the agent could call. */
+        const struct berth_runtime_ops *ops = d->ops;
+        if (d->abi_minor < 2) {
+            snprintf(err, errlen,
+                     "plugin %s: runtime plugins need ABI 1.2 or newer (it "
+                     "was built against %u.%u, whose runtime kind had no "
+                     "operations)",
+                     d->name, (unsigned)d->abi_major, (unsigned)d->abi_minor);
+            return -1;
+        }
+        if (!ops || ops->struct_size < offsetof(struct berth_runtime_ops, watch) +
+                                           sizeof(ops->watch)) {
+            snprintf(err, errlen,
+                     "plugin %s: a runtime plugin needs ops with every 1.2 "
+                     "operation", d->name);
+            return -1;
+        }
+        const void *fns[] = {(const void *)ops->sandbox_create,
+                             (const void *)ops->sandbox_remove,
+                             (const void *)ops->create, (const void *)ops->start,
+                             (const void *)ops->stop, (const void *)ops->remove,
+                             (const void *)ops->inspect, (const void *)ops->list,
+                             (const void *)ops->stats, (const void *)ops->watch,
+                             (const void *)ops->engine_version};
+        for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+            if (!fns[i]) {
+                snprintf(err, errlen,
+                         "plugin %s: a runtime plugin must provide every "
+                         "operation (one is NULL)", d->name);
+                return -1;
+            }
     }
     char why[400];
     if (check_options(d, why, sizeof(why)) < 0) {

@@ -35,6 +35,12 @@
  *   1.1  Descriptor: reconfigure() appended.  Without it, a change of the
  *        plugin's options on reload restarts the plugin (stop, destroy,
  *        init, start); with it, the plugin applies them in place.
+ *   1.2  Runtime kind: struct berth_runtime_ops gains its operations
+ *        (sandbox, create, start, stop, remove, inspect, list, stats,
+ *        watch), with struct berth_container_info, berth_container_stats
+ *        and berth_runtime_event.  Container and sandbox specs are JSON
+ *        documents (schema in berth-plugin(7)), so that new fields do
+ *        not need a new minor.
  */
 #ifndef BERTH_PLUGIN_H
 #define BERTH_PLUGIN_H
@@ -47,7 +53,7 @@ extern "C" {
 #endif
 
 #define BERTH_PLUGIN_ABI_MAJOR 1
-#define BERTH_PLUGIN_ABI_MINOR 1
+#define BERTH_PLUGIN_ABI_MINOR 2
 
 /* The name of the one symbol a plugin exports. */
 #define BERTH_PLUGIN_SYMBOL "berth_plugin"
@@ -281,11 +287,218 @@ struct berth_host {
 /* ------------------------------------------------------------------ */
 /* Kind operations                                                    */
 
-/* Reserved: container runtime operations are appended here by the minor
- * that introduces runtime plugins.  A runtime plugin sets ops to a struct
- * whose struct_size says how many of them it provides. */
+/* Container runtimes (1.2).
+ *
+ * The agent decides what runs; a runtime plugin only carries it out on one
+ * engine.  Every operation is asynchronous: it returns 0 when accepted and
+ * then calls its callback exactly once, later (never from inside the
+ * operation call itself), or returns -1 with no callback when it cannot
+ * even begin (the plugin logs why).  Strings passed in are valid only
+ * during the call; strings passed to callbacks only during the callback.
+ * After stop() the plugin may drop pending operations: the agent fails the
+ * ones it still waits for itself.
+ *
+ * Identity: the agent names every container and sandbox and labels it; the
+ * engine's id is what the other operations take.  list() finds what the
+ * agent started before it restarted, by label, so that it re-adopts rather
+ * than starts twice.
+ *
+ * Sandboxes: what a task's containers share.  A plugin whose engine groups
+ * containers (a Podman pod) or that gives a task its own network namespace
+ * (networkMode awsvpc) creates one per task; the ports of the whole task
+ * are published on it.  The spec's "mode" says what the task asked for.
+ * A plugin that needs no sandbox for a mode answers sandbox_create with a
+ * NULL id; the agent then creates containers with their own ports.
+ *
+ * Container spec (create), a JSON object; members not listed are
+ * refused by a plugin only if it cannot honour them, and absent members
+ * take the engine's default:
+ *   name           string, required: the container's name on the engine
+ *   image          string, required
+ *   network        "bridge" | "host" | "none" | "awsvpc": the task's mode
+ *   sandbox        string: a sandbox id from sandbox_create, to join
+ *   entryPoint, command          [string]
+ *   env            [string] "NAME=value" (may hold secrets: never log it)
+ *   workingDir, user, hostname   string
+ *   labels         {string: string}
+ *   cpuShares      integer (ECS cpu units; 0: none)
+ *   memoryBytes, memoryReservationBytes, shmSizeBytes   integer (0: none)
+ *   ports          [{containerPort, hostPort, protocol, hostIp}]: published
+ *                  here when not in a sandbox (hostPort is concrete: the
+ *                  agent picks dynamic ports)
+ *   mounts         [{type: "bind"|"volume", source, target, readOnly,
+ *                    driver, driverOpts{}, labels{}}]
+ *   volumesFrom    [{container: id, readOnly}]
+ *   ulimits        [{name, soft, hard}]
+ *   healthCheck    {test: ["CMD"|"CMD-SHELL", ...] or ["NONE"], intervalMs,
+ *                   timeoutMs, startPeriodMs, retries}; absent: the image's
+ *                   own HEALTHCHECK, if it has one
+ *   init           bool: an init process as PID 1
+ *   stopTimeout    integer seconds
+ *   log            {driver, options{}}
+ *   extraHosts     [string "name:address"]
+ *   dns, dnsSearch, capAdd, capDrop, securityOpt   [string]
+ *   sysctls        {string: string}
+ *   privileged, readonlyRootfs, tty, openStdin     bool
+ * Sandbox spec (sandbox_create): name (required), network, labels,
+ * ports (every container's, published on the sandbox), hostname,
+ * dns, dnsSearch, extraHosts, as above.
+ *
+ * Errors: the callbacks' code says what kind of failure it was, so the
+ * agent can give a task a precise stoppedReason; msg says it in words
+ * (the engine's own message where there is one). */
+
+enum berth_rt_code {
+    BERTH_RT_OK = 0,
+    BERTH_RT_NOT_FOUND = 1,   /* no such container, sandbox or image */
+    BERTH_RT_CONFLICT = 2,    /* a name or port is taken, a state forbids it */
+    BERTH_RT_INVALID = 3,     /* the engine refused the spec */
+    BERTH_RT_UNAVAILABLE = 4, /* the engine cannot be reached */
+    BERTH_RT_FAILED = 5,      /* anything else */
+};
+
+enum berth_ctr_state {
+    BERTH_CTR_UNKNOWN = 0,
+    BERTH_CTR_CREATED = 1,
+    BERTH_CTR_RUNNING = 2,    /* also paused and restarting */
+    BERTH_CTR_EXITED = 3,     /* exit_code, finished_at_ms valid */
+    BERTH_CTR_REMOVED = 4,    /* events only: the container is gone */
+};
+
+enum berth_ctr_health {
+    BERTH_HEALTH_NONE = 0,     /* no health check configured */
+    BERTH_HEALTH_STARTING = 1, /* no verdict yet */
+    BERTH_HEALTH_HEALTHY = 2,
+    BERTH_HEALTH_UNHEALTHY = 3,
+};
+
+struct berth_port_binding {
+    uint16_t container_port;
+    uint16_t host_port;   /* 0: not published */
+    const char *protocol; /* "tcp" or "udp" */
+    const char *host_ip;  /* "" or NULL: every address */
+};
+
+/* What inspect(), list() and events report of a container. */
+struct berth_container_info {
+    uint32_t struct_size;
+    const char *id;
+    const char *name;
+    const char *image;
+    const char *image_id;    /* the image's digest id, "" when unknown */
+    const char *sandbox_id;  /* NULL when not in a sandbox */
+    enum berth_ctr_state state;
+    int exit_code;           /* when EXITED; 137 after SIGKILL */
+    int oom_killed;
+    const char *error;       /* the engine's reason for a failed start, or "" */
+    enum berth_ctr_health health;
+    const char *health_output; /* last check's output (<= 1024 bytes), or "" */
+    int health_exit_code;      /* last check's exit code, -1 when none */
+    int64_t created_at_ms, started_at_ms, finished_at_ms; /* Unix ms, 0 unset */
+    const struct berth_label *labels;
+    size_t n_labels;
+    const struct berth_port_binding *ports; /* published ports */
+    size_t n_ports;
+    const char *ip_address;  /* on its (or its sandbox's) network, or "" */
+    int restart_count;
+    int pid;                 /* its init process on the host, 0 when none */
+};
+
+struct berth_container_stats {
+    uint32_t struct_size;
+    int64_t time_ms;            /* Unix ms of the reading */
+    uint64_t cpu_total_ns;      /* cumulative */
+    uint64_t cpu_user_ns, cpu_system_ns;
+    uint64_t cpu_throttled_ns;
+    uint32_t online_cpus;
+    uint64_t memory_usage;      /* bytes, cache included */
+    uint64_t memory_working_set;/* usage minus inactive file pages */
+    uint64_t memory_rss, memory_cache;
+    uint64_t memory_limit;      /* 0: none */
+    uint64_t net_rx_bytes, net_tx_bytes;
+    uint64_t blk_read_bytes, blk_write_bytes;
+    uint64_t pids;
+};
+
+enum berth_rt_event_type {
+    BERTH_RT_EV_STATE = 1,      /* a container changed: info says how
+                                   (started, exited, removed) */
+    BERTH_RT_EV_HEALTH = 2,     /* a health verdict: info->health */
+    BERTH_RT_EV_OOM = 3,        /* the kernel killed a process for memory */
+    BERTH_RT_EV_ENGINE_DOWN = 4,/* the event stream broke: no info */
+    BERTH_RT_EV_ENGINE_UP = 5,  /* connected (again): events may have been
+                                   missed, so the agent lists everything */
+};
+
+struct berth_runtime_event {
+    uint32_t struct_size;
+    enum berth_rt_event_type type;
+    const struct berth_container_info *info; /* NULL for ENGINE_* */
+    const char *detail; /* the engine's words, or "" */
+};
+
+typedef void (*berth_rt_done_cb)(void *arg, enum berth_rt_code code,
+                                 const char *msg);
+typedef void (*berth_rt_id_cb)(void *arg, enum berth_rt_code code,
+                               const char *id, const char *msg);
+typedef void (*berth_rt_info_cb)(void *arg, enum berth_rt_code code,
+                                 const struct berth_container_info *info,
+                                 const char *msg);
+typedef void (*berth_rt_list_cb)(void *arg, enum berth_rt_code code,
+                                 const struct berth_container_info *v,
+                                 size_t n, const char *msg);
+typedef void (*berth_rt_stats_cb)(void *arg, enum berth_rt_code code,
+                                  const struct berth_container_stats *s,
+                                  const char *msg);
+typedef void (*berth_rt_event_cb)(void *arg,
+                                  const struct berth_runtime_event *ev);
+
+/* A runtime plugin sets ops to a struct whose struct_size says how many
+ * of these it provides; a 1.2 runtime provides them all. */
 struct berth_runtime_ops {
     uint32_t struct_size;
+
+    /* 1.2 */
+    /* The engine's name and version, for logs and DescribeContainerInstances
+     * ("docker 20.10.24"); NULL until the plugin has reached the engine. */
+    const char *(*engine_version)(void *state);
+    /* spec: a sandbox spec (JSON).  cb's id is NULL when the plugin needs
+     * no sandbox for the spec's mode. */
+    int (*sandbox_create)(void *state, const char *spec_json,
+                          berth_rt_id_cb cb, void *arg);
+    /* Stops whatever still runs in it (after timeout_s) and removes it. */
+    int (*sandbox_remove)(void *state, const char *sandbox_id,
+                          uint32_t timeout_s, berth_rt_done_cb cb, void *arg);
+    /* spec: a container spec (JSON), naming its sandbox if any.  Creates,
+     * does not start.  A missing image is BERTH_RT_NOT_FOUND unless the
+     * plugin could pull it. */
+    int (*create)(void *state, const char *spec_json, berth_rt_id_cb cb,
+                  void *arg);
+    int (*start)(void *state, const char *id, berth_rt_done_cb cb, void *arg);
+    /* SIGTERM (or the image's stop signal), then SIGKILL after timeout_s.
+     * Stopping a container that is not running is BERTH_RT_OK. */
+    int (*stop)(void *state, const char *id, uint32_t timeout_s,
+                berth_rt_done_cb cb, void *arg);
+    /* Removes a stopped container and its anonymous volumes; removing one
+     * that is gone already is BERTH_RT_OK. */
+    int (*remove)(void *state, const char *id, berth_rt_done_cb cb,
+                  void *arg);
+    int (*inspect)(void *state, const char *id, berth_rt_info_cb cb,
+                   void *arg);
+    /* Every container (running or not) that carries label "key=value"
+     * (or just "key"). */
+    int (*list)(void *state, const char *label, berth_rt_list_cb cb,
+                void *arg);
+    int (*stats)(void *state, const char *id, berth_rt_stats_cb cb,
+                 void *arg);
+    /* Called once after start(): deliver events for containers labelled
+     * label (as in list) to cb until stop().  The plugin reconnects by
+     * itself when the engine goes away, and says so with ENGINE_DOWN and
+     * ENGINE_UP; the first ENGINE_UP comes when the stream is first
+     * established.  Health verdicts are events even when the engine does
+     * not run checks itself and the plugin has to. */
+    int (*watch)(void *state, const char *label, berth_rt_event_cb cb,
+                 void *arg);
 };
 
 /* A metrics sink receives every series the agent holds at each export
