@@ -57,6 +57,18 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  FOREIGN KEY (family, revision)"
     "    REFERENCES task_definition(family, revision) ON DELETE CASCADE"
     ");",
+    /* 1 -> 2 */
+    /* A task is kept whole as JSON (the agent's own record, see task.h),
+     * with the definition it runs copied beside it: deleting a revision
+     * must not strand a task that still runs it. */
+    "CREATE TABLE task ("
+    "  arn TEXT PRIMARY KEY NOT NULL,"
+    "  last_status TEXT NOT NULL,"
+    "  stopped_at INTEGER,"
+    "  json TEXT NOT NULL,"
+    "  taskdef_json TEXT NOT NULL"
+    ");"
+    "CREATE INDEX task_stopped ON task(stopped_at);",
 };
 
 enum stmt_id {
@@ -77,6 +89,9 @@ enum stmt_id {
     S_TAG_UPSERT,
     S_TAG_DELETE,
     S_TAG_COUNT,
+    S_TASK_PUT,
+    S_TASK_LOAD,
+    S_TASK_PRUNE,
     S_COUNT
 };
 
@@ -134,6 +149,15 @@ static const char *const stmt_sql[S_COUNT] = {
                      " WHERE family = ?1 AND revision = ?2 AND key = ?3",
     [S_TAG_COUNT] = "SELECT count(*) FROM td_tag"
                     " WHERE family = ?1 AND revision = ?2",
+    [S_TASK_PUT] = "INSERT INTO task (arn, last_status, stopped_at, json,"
+                   " taskdef_json) VALUES (?1, ?2, ?3, ?4, ?5)"
+                   " ON CONFLICT (arn) DO UPDATE SET"
+                   " last_status = excluded.last_status,"
+                   " stopped_at = excluded.stopped_at, json = excluded.json",
+    [S_TASK_LOAD] = "SELECT json, taskdef_json FROM task"
+                    " WHERE stopped_at IS NULL OR stopped_at >= ?1"
+                    " ORDER BY rowid",
+    [S_TASK_PRUNE] = "DELETE FROM task WHERE stopped_at < ?1",
 };
 
 struct store {
@@ -1296,4 +1320,64 @@ enum store_rc store_tags_remove(struct store *st, const char *ref,
             ret = db_error(st, "cannot remove a tag", err, errlen);
     }
     return tx_end(st, ret, err, errlen);
+}
+
+/* ---- tasks ---- */
+
+enum store_rc store_task_put(struct store *st, const char *arn,
+                             const char *last_status, int64_t stopped_at_ms,
+                             const char *json, const char *taskdef_json,
+                             char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[S_TASK_PUT];
+    enum store_rc r = tx_begin(st, err, errlen);
+
+    if (r != STORE_OK)
+        return r;
+    sqlite3_bind_text(s, 1, arn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, last_status, -1, SQLITE_STATIC);
+    if (stopped_at_ms > 0)
+        sqlite3_bind_int64(s, 3, stopped_at_ms);
+    else
+        sqlite3_bind_null(s, 3);
+    sqlite3_bind_text(s, 4, json, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, taskdef_json, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        r = db_error(st, "cannot save a task", err, errlen);
+    done(s);
+    return tx_end(st, r, err, errlen);
+}
+
+enum store_rc store_task_load(struct store *st, int64_t stopped_since_ms,
+                              void (*cb)(void *arg, const char *json,
+                                         const char *taskdef_json),
+                              void *arg, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[S_TASK_LOAD];
+    enum store_rc r = STORE_OK;
+    int rc;
+
+    sqlite3_bind_int64(s, 1, stopped_since_ms);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        cb(arg, (const char *)sqlite3_column_text(s, 0),
+           (const char *)sqlite3_column_text(s, 1));
+    if (rc != SQLITE_DONE)
+        r = db_error(st, "cannot read the tasks", err, errlen);
+    done(s);
+    return r;
+}
+
+enum store_rc store_task_prune(struct store *st, int64_t stopped_before_ms,
+                               char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[S_TASK_PRUNE];
+    enum store_rc r = tx_begin(st, err, errlen);
+
+    if (r != STORE_OK)
+        return r;
+    sqlite3_bind_int64(s, 1, stopped_before_ms);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        r = db_error(st, "cannot delete old tasks", err, errlen);
+    done(s);
+    return tx_end(st, r, err, errlen);
 }

@@ -1,4 +1,5 @@
-/* store.h: the durable desired state (task definitions and their tags), in SQLite.
+/* store.h: the durable desired state (task definitions and their tags,
+ * tasks), in SQLite.
  *
  * Contract
  *   - Single-threaded: only the control loop calls in.  The agent is the
@@ -62,7 +63,7 @@ enum store_status {
     STORE_ALL, /* filter only */
 };
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_MAX_RESULTS 100
 #define STORE_MAX_TAGS 50
 #define STORE_MAX_JSON (1024 * 1024)
@@ -153,6 +154,23 @@ enum store_rc store_tags_set(struct store *st, const char *ref,
 enum store_rc store_tags_remove(struct store *st, const char *ref,
                                 const char *const *keys, size_t n, char *err,
                                 size_t errlen);
+
+/* Tasks: the agent's own JSON record of each task (task.h), keyed by ARN,
+ * with the definition it runs.  A put replaces the record (committed on
+ * return, like every write).  stopped_at_ms 0 while the task lives. */
+enum store_rc store_task_put(struct store *st, const char *arn,
+                             const char *last_status, int64_t stopped_at_ms,
+                             const char *json, const char *taskdef_json,
+                             char *err, size_t errlen);
+/* Calls cb for every task still alive or stopped at or after
+ * stopped_since_ms, oldest first; the strings are valid during the call. */
+enum store_rc store_task_load(struct store *st, int64_t stopped_since_ms,
+                              void (*cb)(void *arg, const char *json,
+                                         const char *taskdef_json),
+                              void *arg, char *err, size_t errlen);
+/* Forgets tasks stopped before stopped_before_ms. */
+enum store_rc store_task_prune(struct store *st, int64_t stopped_before_ms,
+                               char *err, size_t errlen);
 
 void store_taskdef_free(struct store_taskdef *td);
 void store_tags_free(struct store_tags *t);
