@@ -128,6 +128,7 @@ finish_retire(struct agent *a)
     for (size_t i = 0; i < a->n_retiring; i++) {
         struct plugin *p = a->retiring[i];
         if (p->st != PLUGIN_STOPPED && p->st != PLUGIN_LOADED) {
+            agent_tasks_plugin_stopping(a, p);
             log_warn("plugin.stop.timeout", "plugin=%s state=%s", p->instance,
                      p->st == PLUGIN_STOPPING ? "stopping" : "not-stopped");
             plugin_stop(p); /* a last chance to cancel, not awaited */
@@ -150,6 +151,7 @@ retire_next(struct agent *a)
         struct plugin *p = a->retiring[a->retire_idx];
         a->early_done = NULL;
         log_debug("plugin.stopping", "plugin=%s", p->instance);
+        agent_tasks_plugin_stopping(a, p);
         if (plugin_stop(p) == BERTH_PENDING && a->early_done != p)
             return; /* resumed by on_stop_done or the deadline */
         p->st = PLUGIN_STOPPED;
@@ -229,6 +231,7 @@ agent_shutdown(struct agent *a)
     if (a->st != AGENT_RUNNING)
         return;
     a->st = AGENT_STOPPING;
+    agent_tasks_quiesce(a);
     notify_systemd("STOPPING=1");
     log_info("agent.stopping", "plugins=%zu", a->n_plugins);
     /* Reverse conf order: later plugins may depend on earlier ones. */
@@ -394,6 +397,7 @@ reload_apply(struct agent *a)
              "plugins=%zu added=%u restarted=%u reconfigured=%u failed=%u",
              a->n_plugins, added, restarted, reconfigured, failed);
     host_publish(a->host, "agent", "agent.reloaded", NULL);
+    agent_tasks_sync_runtime(a);
     reload_finish(a);
 }
 
@@ -493,7 +497,9 @@ start_signals(struct agent *a)
 static void
 stop_all_now(struct agent *a)
 {
+    agent_tasks_quiesce(a);
     for (size_t i = a->n_plugins; i-- > 0;) {
+        agent_tasks_plugin_stopping(a, a->plugins[i]);
         plugin_stop(a->plugins[i]);
         plugin_close(a->plugins[i]);
     }
@@ -548,6 +554,11 @@ agent_start(struct agent *a, struct ev_loop *loop, struct conf *conf, int daemon
             return -1;
         }
     }
+    if (agent_tasks_start(a, errs) < 0) {
+        stop_all_now(a);
+        agent_tasks_free(a);
+        return -1;
+    }
     host_set_export_interval(a->host, a->conf->agent.metrics_interval_ms);
     start_signals(a);
     a->st = AGENT_RUNNING;
@@ -572,6 +583,7 @@ agent_free(struct agent *a)
     stop_all_now(a);
     for (size_t i = 0; i < a->n_retiring; i++)
         plugin_close(a->retiring[i]);
+    agent_tasks_free(a);
     free(a->retiring);
     plan_free(a->plan);
     host_free(a->host);

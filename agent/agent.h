@@ -19,6 +19,8 @@ struct conf;
 struct conf_errors;
 struct host;
 struct plugin;
+struct store;
+struct tasks;
 
 enum agent_state { AGENT_RUNNING, AGENT_RELOADING, AGENT_STOPPING, AGENT_DONE };
 
@@ -29,6 +31,9 @@ struct agent {
     char *conf_path;
     int daemon; /* logs to syslog when the conf says stderr */
     enum agent_state st;
+
+    struct store *store;     /* the durable state */
+    struct tasks *tasks;     /* the task manager */
 
     struct plugin **plugins; /* running, in conf order */
     size_t n_plugins;
@@ -62,5 +67,14 @@ void agent_free(struct agent *a);
 /* --check-config: the conf and each enabled plugin's descriptor and options
  * (trial-loaded, not initialised).  0 when everything is valid. */
 int agent_check_config(const char *conf_path, struct conf_errors *errs);
+
+/* agent_tasks.c: the store and the task manager, opened at start after the
+ * plugins; the runtime plugin they drive follows the plugin set (call
+ * sync after it changes, plugin_stopping before a plugin stops). */
+int agent_tasks_start(struct agent *a, struct conf_errors *errs);
+void agent_tasks_sync_runtime(struct agent *a);
+void agent_tasks_plugin_stopping(struct agent *a, struct plugin *p);
+void agent_tasks_quiesce(struct agent *a);
+void agent_tasks_free(struct agent *a);
 
 #endif

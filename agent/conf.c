@@ -16,6 +16,9 @@
 #ifndef LOCALSTATEDIR
 #define LOCALSTATEDIR "/var"
 #endif
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
 #ifndef PKGLIBDIR
 #define PKGLIBDIR "/usr/lib/berth"
 #endif
@@ -59,6 +62,39 @@ const struct berth_option conf_agent_options[] = {
 
 #define N_AGENT_KEYS (sizeof conf_agent_options / sizeof conf_agent_options[0] - 1)
 
+#define TASKS(key, type, def, field, help) \
+    {key, type, def, offsetof(struct conf_tasks, field), help, 0}
+
+const struct berth_option conf_tasks_options[] = {
+    TASKS("runtime", BERTH_OPT_STRING, "", runtime,
+          "The [plugin NAME] that runs containers; empty: the first enabled "
+          "runtime plugin."),
+    TASKS("host-port-range", BERTH_OPT_STRING, "", host_port_range,
+          "Dynamic host ports (hostPort 0) come from this range, FIRST-LAST; "
+          "empty: the kernel's ip_local_port_range, as ECS does.  That range "
+          "is also where the kernel picks ports for outgoing connections, so "
+          "a busy host may prefer a range outside it."),
+    TASKS("reserved-ports", BERTH_OPT_STRING, "22,2375,2376,51678,51679",
+          reserved_ports,
+          "Host ports never given to a task, static or dynamic: a list of "
+          "ports separated by commas (ECS's defaults)."),
+    TASKS("secrets-dir", BERTH_OPT_STRING, SYSCONFDIR "/berth/secrets", secrets_dir,
+          "Folder of the secrets that task definitions name in "
+          "secrets[].valueFrom: one file per secret, named as the secret."),
+    TASKS("image-healthcheck", BERTH_OPT_BOOL, "yes", image_healthcheck,
+          "Whether a container whose definition has no healthCheck gets the "
+          "HEALTHCHECK of its image (ECS ignores it)."),
+    TASKS("start-timeout", BERTH_OPT_DURATION, "3m", start_timeout_ms,
+          "How long a container waits for its dependsOn conditions when its "
+          "definition sets no startTimeout; 1s to 1h."),
+    TASKS("stopped-task-retention", BERTH_OPT_DURATION, "1h", retention_ms,
+          "How long stopped tasks stay visible to DescribeTasks and "
+          "ListTasks; 1m to 30d."),
+    {NULL, 0, NULL, 0, NULL, 0},
+};
+
+#define N_TASKS_KEYS (sizeof conf_tasks_options / sizeof conf_tasks_options[0] - 1)
+
 const struct berth_option conf_plugin_host_options[] = {
     {"file", BERTH_OPT_STRING, NULL, offsetof(struct conf_plugin, file),
      "The plugin's shared object; a relative path is taken from plugin-dir. "
@@ -74,9 +110,9 @@ const struct berth_option conf_plugin_host_options[] = {
 #define N_HOST_KEYS \
     (sizeof conf_plugin_host_options / sizeof conf_plugin_host_options[0] - 1)
 
-#define SECTIONS_HINT "known: [agent], [plugin NAME]"
+#define SECTIONS_HINT "known: [agent], [tasks], [plugin NAME]"
 
-enum section_kind { SECT_NONE, SECT_AGENT, SECT_PLUGIN, SECT_SKIP };
+enum section_kind { SECT_NONE, SECT_AGENT, SECT_TASKS, SECT_PLUGIN, SECT_SKIP };
 
 struct loader {
     const char *path; /* as given, for messages */
@@ -86,6 +122,8 @@ struct loader {
     enum section_kind kind;
     int agent_line;
     int agent_key_line[N_AGENT_KEYS];
+    int tasks_line;
+    int tasks_key_line[N_TASKS_KEYS];
     size_t plugin;                   /* index of the current plugin */
     int host_key_line[N_HOST_KEYS];  /* of the current plugin */
 };
@@ -317,6 +355,17 @@ static void on_section(void *arg, const char *name, int line)
         }
         ld->kind = SECT_AGENT;
         ld->agent_line = line;
+    } else if (strcmp(name, "tasks") == 0) {
+        if (ld->tasks_line) {
+            ld_error(ld, line, NULL, NULL, "duplicate section [tasks] "
+                     "(first on line %d)", ld->tasks_line);
+            return;
+        }
+        ld->kind = SECT_TASKS;
+        ld->tasks_line = line;
+    } else if (strncmp(name, "tasks ", 6) == 0) {
+        ld_error(ld, line, NULL, NULL, "section [%s]: [tasks] takes no name",
+                 name);
     } else if (strncmp(name, "agent ", 6) == 0) {
         ld_error(ld, line, NULL, NULL, "section [%s]: [agent] takes no name",
                  name);
@@ -353,6 +402,113 @@ static void entry_agent(struct loader *ld, const char *sect, const char *key,
     if (options_set(conf_agent_options, &ld->c->agent, key, value, err,
                     sizeof err) < 0 ||
         check_agent_key(key, value, &ld->c->agent, err, sizeof err) < 0)
+        ld_error(ld, line, sect, key, "%s", err);
+}
+
+/* "FIRST-LAST" */
+static int parse_port_range(const char *text, uint16_t *first, uint16_t *last)
+{
+    unsigned a, b;
+    int n = 0;
+
+    if (sscanf(text, "%u-%u%n", &a, &b, &n) != 2 || text[n] != '\0' || a < 1 ||
+        a > b || b > 65535)
+        return -1;
+    *first = (uint16_t)a;
+    *last = (uint16_t)b;
+    return 0;
+}
+
+static int parse_port_list(const char *text, uint16_t **out, size_t *n_out)
+{
+    uint16_t *v = NULL;
+    size_t n = 0;
+    const char *p = text;
+
+    while (*p) {
+        char *end;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        unsigned long port = strtoul(p, &end, 10);
+        if (end == p || port < 1 || port > 65535)
+            goto bad;
+        p = end;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == ',')
+            p++;
+        else if (*p)
+            goto bad;
+        uint16_t *grown = realloc(v, (n + 1) * sizeof *v);
+        if (!grown)
+            goto bad;
+        v = grown;
+        v[n++] = (uint16_t)port;
+    }
+    free(*out);
+    *out = v;
+    *n_out = n;
+    return 0;
+bad:
+    free(v);
+    return -1;
+}
+
+static int check_tasks_key(const char *key, const char *text,
+                           struct conf_tasks *t, char *err, size_t errlen)
+{
+    if (strcmp(key, "host-port-range") == 0) {
+        if (!*text) {
+            t->port_first = t->port_last = 0;
+            return 0;
+        }
+        if (parse_port_range(text, &t->port_first, &t->port_last) == 0)
+            return 0;
+        snprintf(err, errlen, "expected FIRST-LAST with 1 <= FIRST <= LAST <= "
+                              "65535, such as 49153-65535, got \"%s\"", text);
+    } else if (strcmp(key, "reserved-ports") == 0) {
+        if (parse_port_list(text, &t->reserved, &t->n_reserved) == 0)
+            return 0;
+        snprintf(err, errlen, "expected ports 1-65535 separated by commas, "
+                              "such as 22,2375, got \"%s\"", text);
+    } else if (strcmp(key, "start-timeout") == 0) {
+        return check_duration_range(t->start_timeout_ms, text, 1000,
+                                    60 * 60 * 1000, err, errlen);
+    } else if (strcmp(key, "stopped-task-retention") == 0) {
+        return check_duration_range(t->retention_ms, text, 60 * 1000,
+                                    30ULL * 24 * 60 * 60 * 1000, err, errlen);
+    } else if (strcmp(key, "secrets-dir") == 0) {
+        if (*text)
+            return 0;
+        snprintf(err, errlen, "expected a directory, got \"\"");
+    } else {
+        return 0;
+    }
+    return -1;
+}
+
+static void entry_tasks(struct loader *ld, const char *sect, const char *key,
+                        const char *value, int line)
+{
+    const struct berth_option *o = options_find(conf_tasks_options, key);
+    char err[512], keys[512];
+    size_t i;
+
+    if (!o) {
+        key_list(conf_tasks_options, keys, sizeof keys);
+        ld_error(ld, line, sect, key, "unknown key; valid keys: %s", keys);
+        return;
+    }
+    i = (size_t)(o - conf_tasks_options);
+    if (ld->tasks_key_line[i]) {
+        ld_error(ld, line, sect, key, "duplicate key (first on line %d)",
+                 ld->tasks_key_line[i]);
+        return;
+    }
+    ld->tasks_key_line[i] = line;
+    if (options_set(conf_tasks_options, &ld->c->tasks, key, value, err,
+                    sizeof err) < 0 ||
+        check_tasks_key(key, value, &ld->c->tasks, err, sizeof err) < 0)
         ld_error(ld, line, sect, key, "%s", err);
 }
 
@@ -418,6 +574,9 @@ static void on_entry(void *arg, const char *section, const char *key,
     case SECT_AGENT:
         entry_agent(ld, section, key, value, line);
         break;
+    case SECT_TASKS:
+        entry_tasks(ld, section, key, value, line);
+        break;
     case SECT_PLUGIN:
         entry_plugin(ld, section, key, value, line);
         break;
@@ -448,6 +607,12 @@ static struct conf *conf_new(struct loader *ld)
         ld->n_errors++;
         conf_errors_add(ld->errs, "%s: [agent] %s", ld->path, err);
     }
+    if (options_defaults(conf_tasks_options, &c->tasks, err, sizeof err) < 0 ||
+        parse_port_list(c->tasks.reserved_ports, &c->tasks.reserved,
+                        &c->tasks.n_reserved) < 0) {
+        ld->n_errors++;
+        conf_errors_add(ld->errs, "%s: [tasks] %s", ld->path, err);
+    }
     return c;
 }
 
@@ -474,7 +639,8 @@ static int finish(struct loader *ld)
 
     if (relative_to_conf(&c->agent.state_dir, c->path) < 0 ||
         relative_to_conf(&c->agent.plugin_dir, c->path) < 0 ||
-        relative_to_conf(&c->agent.pidfile, c->path) < 0) {
+        relative_to_conf(&c->agent.pidfile, c->path) < 0 ||
+        relative_to_conf(&c->tasks.secrets_dir, c->path) < 0) {
         ld->n_errors++;
         conf_errors_add(ld->errs, "%s: out of memory", ld->path);
         return -1;
@@ -564,6 +730,8 @@ void conf_free(struct conf *c)
     if (!c)
         return;
     options_free(conf_agent_options, &c->agent);
+    options_free(conf_tasks_options, &c->tasks);
+    free(c->tasks.reserved);
     for (size_t i = 0; i < c->n_plugins; i++) {
         struct conf_plugin *p = &c->plugins[i];
         options_free(conf_plugin_host_options, p);

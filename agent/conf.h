@@ -5,7 +5,7 @@
  * read "FILE:LINE: [SECTION] KEY: what was expected, what was found", FILE
  * being the path as given.
  *
- * Sections known today: [agent] and [plugin NAME].  A plugin section's keys
+ * Sections known today: [agent], [tasks] and [plugin NAME].  A plugin section's keys
  * are kept raw (with their lines) because only the plugin's own option table,
  * known after dlopen, can check them; conf_plugin_error() formats errors for
  * them the same way. */
@@ -30,6 +30,21 @@ struct conf_agent {
     uint64_t metrics_interval_ms;
 };
 
+/* [tasks]: how the agent runs tasks. */
+struct conf_tasks {
+    char *runtime;          /* plugin instance; "": the first runtime plugin */
+    char *host_port_range;  /* as written; "" for the kernel's range */
+    char *reserved_ports;   /* as written */
+    char *secrets_dir;
+    int image_healthcheck;
+    uint64_t start_timeout_ms;
+    uint64_t retention_ms;
+    /* Parsed from the text above. */
+    uint16_t port_first, port_last; /* 0, 0: the kernel's range */
+    uint16_t *reserved;
+    size_t n_reserved;
+};
+
 struct conf_kv {
     char *key;
     char *value;
@@ -48,6 +63,7 @@ struct conf_plugin {
 struct conf {
     char *path; /* absolute (not resolved through symlinks), for reloads */
     struct conf_agent agent;
+    struct conf_tasks tasks;
     struct conf_plugin *plugins; /* in file order: the load order */
     size_t n_plugins;
 };
@@ -59,6 +75,8 @@ struct conf_errors {
 
 /* Table of the [agent] keys (the source of berth.conf(5)). */
 extern const struct berth_option conf_agent_options[];
+/* Table of the [tasks] keys. */
+extern const struct berth_option conf_tasks_options[];
 /* Keys the host itself takes in a [plugin NAME] section. */
 extern const struct berth_option conf_plugin_host_options[];
 

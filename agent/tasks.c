@@ -44,6 +44,7 @@ struct tasks {
     bool engine_ready; /* ENGINE_UP answered by a list */
     bool listing;
     bool engine_down;  /* known down (or no runtime attached) */
+    bool quiet;        /* the agent is stopping: touch nothing */
     char down_msg[400];
     ev_timer prune_timer;
     tasks_change_cb on_change;
@@ -790,7 +791,7 @@ static void step(struct task *t)
     struct tstate *ts = TS(t);
     struct tasks *m = ts->m;
 
-    if (ts->busy || t->last_status == TASK_STOPPED)
+    if (ts->busy || t->last_status == TASK_STOPPED || m->quiet)
         return;
     if (!m->engine_ready) {
         /* A task that has not begun fails rather than waits on an engine
@@ -975,6 +976,8 @@ static void on_event(void *arg, const struct berth_runtime_event *ev)
     int ci;
     struct task *t;
 
+    if (m->quiet)
+        return;
     switch (ev->type) {
     case BERTH_RT_EV_ENGINE_DOWN:
         if (m->engine_ready || !m->engine_down)
@@ -1278,6 +1281,11 @@ size_t tasks_count(const struct tasks *m, int last_status)
     for (size_t k = 0; k < m->n; k++)
         n += last_status < 0 || (int)m->v[k]->last_status == last_status;
     return n;
+}
+
+void tasks_quiesce(struct tasks *m)
+{
+    m->quiet = true;
 }
 
 bool tasks_engine_ready(const struct tasks *m)

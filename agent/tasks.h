@@ -88,6 +88,10 @@ struct task *tasks_find(struct tasks *m, const char *ref);
 /* Every known task, in creation order. */
 size_t tasks_all(struct tasks *m, struct task ***out);
 
+/* The agent is stopping: from now on nothing is started, stopped or
+ * failed, whatever the runtime reports; the next agent takes over. */
+void tasks_quiesce(struct tasks *m);
+
 /* Counts for status and metrics. */
 size_t tasks_count(const struct tasks *m, int last_status /* -1: all */);
 bool tasks_engine_ready(const struct tasks *m);
