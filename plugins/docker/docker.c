@@ -221,7 +221,7 @@ docker_stop_plugin(void *state)
     d->stopped = true;
     docker_events_stop(d);
     if (d->hello)
-        d->host->http_cancel(d->ctx, d->hello);
+        engine_cancel(&d->e, d->hello);
     if (d->hello_retry)
         d->host->timer_stop(d->ctx, d->hello_retry);
     d->hello = NULL;
@@ -255,7 +255,7 @@ docker_reconfigure(void *state, const void *config, char *err, size_t errlen)
                  (c->api_version && strcmp(c->api_version, d->cfg->api_version) != 0);
     if (again) {
         if (d->hello)
-            d->host->http_cancel(d->ctx, d->hello);
+            engine_cancel(&d->e, d->hello);
         if (d->hello_retry)
             d->host->timer_stop(d->ctx, d->hello_retry);
         d->hello = NULL;
@@ -317,7 +317,7 @@ dop_free(struct dop *op)
     if (op->next)
         op->next->prev = op->prev;
     if (op->h)
-        d->host->http_cancel(d->ctx, op->h);
+        engine_cancel(&d->e, op->h);
     if (op->t)
         d->host->timer_stop(d->ctx, op->t);
     cJSON_Delete(op->body);

@@ -244,7 +244,7 @@ docker_events_stop(struct docker *d)
     engine_stream_stop(d->events);
     d->events = NULL;
     if (d->ev_inspect)
-        d->host->http_cancel(d->ctx, d->ev_inspect);
+        engine_cancel(&d->e, d->ev_inspect);
     d->ev_inspect = NULL;
     while (d->ev_head) {
         struct dev *e = d->ev_head;

@@ -464,9 +464,13 @@ stats_done(struct dop *op, const struct engine_result *r)
         dop_finish(op, r->code, r->msg);
         return;
     }
-    if (engine_stats_from_docker(r->json, &s) < 0) {
-        /* A stopped container answers with empty figures. */
-        dop_finish(op, BERTH_RT_FAILED, "docker sent no cpu_stats (is the container running?)");
+    /* A container that does not run answers with empty figures read at
+     * "0001-01-01T00:00:00Z": no reading at all. */
+    if (engine_stats_from_docker(r->json, &s) < 0 || s.time_ms <= 0) {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "container %s is not running: docker has no stats for it",
+                 op->target);
+        dop_finish(op, BERTH_RT_CONFLICT, msg);
         return;
     }
     op->cb.stats(op->arg, BERTH_RT_OK, &s, "");

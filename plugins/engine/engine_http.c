@@ -8,12 +8,29 @@
 
 /* One request in flight: what the callback needs once the answer came. */
 struct call {
+    struct call *prev, *next; /* in calls, so engine_cancel can find it */
+    berth_http *h;
     struct engine *e;
     engine_cb cb;
     void *arg;
     char method[8];
     char path[512]; /* for messages: never holds a body */
 };
+
+/* Every call in flight, of every engine of this plugin: the loop is one
+ * thread, and a handful of calls are in flight at a time. */
+static struct call *calls;
+
+static void
+unlink_call(struct call *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        calls = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+}
 
 static const char *const json_headers[] = {"Content-Type: application/json",
                                            NULL};
@@ -57,6 +74,8 @@ call_done(void *arg, const struct berth_http_response *res)
     struct call *c = arg;
     struct engine *e = c->e;
     char msg[1024];
+
+    unlink_call(c);
     struct engine_result r = {
         .status = res->status,
         .body = res->body ? res->body : "",
@@ -141,6 +160,11 @@ engine_call(struct engine *e, const char *method, const char *path, cJSON *body,
         free(c);
         goto out;
     }
+    c->h = h;
+    c->next = calls;
+    if (calls)
+        calls->prev = c;
+    calls = c;
     goto out;
 oom:
     e->host->log(e->ctx, BERTH_LOG_ERROR, "engine.call.refused engine=%s error=\"%s\"",
@@ -149,6 +173,22 @@ out:
     free(text);
     cJSON_Delete(body);
     return h;
+}
+
+void
+engine_cancel(struct engine *e, berth_http *h)
+{
+    struct call *c;
+
+    if (!h)
+        return;
+    for (c = calls; c && c->h != h; c = c->next)
+        ;
+    e->host->http_cancel(e->ctx, h);
+    if (c) {
+        unlink_call(c);
+        free(c);
+    }
 }
 
 /* RFC 3986 unreserved characters stay; everything else is %XX. */
