@@ -306,24 +306,55 @@ docker_info_fixup(const cJSON *j, struct engine_info *info, char **keep)
         info->info.sandbox_id = *keep;
 }
 
+/* Answers with the info of inspect JSON j; ip, when set, is the address
+ * of the sandbox whose network the container joined. */
 static void
-inspect_done(struct dop *op, const struct engine_result *r)
+inspect_answer(struct dop *op, const cJSON *j, const char *ip)
 {
     struct engine_info info;
     char *sandbox;
+
+    if (engine_info_from_inspect(j, &info) < 0) {
+        dop_finish(op, BERTH_RT_FAILED, "docker's inspect answer has no Id or State");
+        return;
+    }
+    docker_info_fixup(j, &info, &sandbox);
+    if (ip && *ip)
+        info.info.ip_address = ip;
+    dop_finish_info(op, &info.info);
+    engine_info_free(&info);
+    free(sandbox);
+}
+
+static void
+sandbox_inspected(struct dop *op, const struct engine_result *r)
+{
+    const cJSON *ns = cJSON_GetObjectItemCaseSensitive(r->json, "NetworkSettings");
+    const char *ip = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ns, "IPAddress"));
+
+    /* A sandbox that is gone leaves the address empty, nothing worse. */
+    inspect_answer(op, op->body, r->code == BERTH_RT_OK ? ip : NULL);
+}
+
+static void
+inspect_done(struct dop *op, const struct engine_result *r)
+{
+    const cJSON *hc = cJSON_GetObjectItemCaseSensitive(r->json, "HostConfig");
+    const char *mode = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(hc, "NetworkMode"));
+    char path[512];
 
     if (r->code != BERTH_RT_OK) {
         dop_finish(op, r->code, r->msg);
         return;
     }
-    if (engine_info_from_inspect(r->json, &info) < 0) {
-        dop_finish(op, BERTH_RT_FAILED, "docker's inspect answer has no Id or State");
+    /* In a sandbox, the address is the sandbox's: one more inspect. */
+    if (mode && !strncmp(mode, "container:", 10) && docker_id_ok(mode + 10) &&
+        (op->body = cJSON_Duplicate(r->json, 1))) {
+        snprintf(path, sizeof(path), "/containers/%s/json", mode + 10);
+        dop_call(op, "GET", path, NULL, 0, sandbox_inspected);
         return;
     }
-    docker_info_fixup(r->json, &info, &sandbox);
-    dop_finish_info(op, &info.info);
-    engine_info_free(&info);
-    free(sandbox);
+    inspect_answer(op, r->json, NULL);
 }
 
 int

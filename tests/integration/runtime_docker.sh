@@ -30,10 +30,18 @@ remove_run_containers() {
 }
 on_exit remove_run_containers
 
+PAUSE_IMG="berth-test/pause:$RUN" # built by the plugin, removed at exit
+remove_pause_image() {
+    curl -s -X DELETE --unix-socket /run/docker.sock "http://d/images/$PAUSE_IMG?force=1" >/dev/null
+}
+on_exit remove_pause_image
+
 write_conf "$T/berth.conf" <<EOF
 [plugin docker]
 file = docker.so
 request-timeout = 20s
+pause-image = $PAUSE_IMG
+pause-binary = $top_builddir/berth-pause
 EOF
 
 # rt OP ARGS...: one rt_drive run; its JSON line in $OUT, exit status in $RC.
@@ -200,6 +208,58 @@ like "naming the member" "$(f .msg)" 'bogus'
 echo "{\"name\":\"berth-$RUN-sb\",\"network\":\"bridge\"}" >"$T/sb.json"
 rt sandbox-create "$T/sb.json"
 is "a bridge task needs no sandbox" "$(f .code) $(f .id)" "OK null"
+
+# --- an awsvpc sandbox: a pause container whose netns the task joins ---
+echo "{\"name\":\"berth-$RUN-pause\",\"network\":\"awsvpc\",\"labels\":{\"berth.test\":\"1\",\"berth.run\":\"$RUN\"}}" >"$T/awsvpc.json"
+ok "no pause image yet" test "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket /run/docker.sock "http://d/images/$PAUSE_IMG/json")" = 404
+rt sandbox-create "$T/awsvpc.json"
+is "an awsvpc sandbox is created" "$(f .code)" OK
+SB=$(f .id)
+like "with the pause container's id" "$SB" '^[0-9a-f]{64}$'
+is "the plugin built the pause image itself" \
+    "$(curl -s --unix-socket /run/docker.sock "http://d/images/$PAUSE_IMG/json" | jq -r '.Config.Cmd | join(" ")')" /pause
+SBJ=$(curl -s --unix-socket /run/docker.sock "http://d/containers/$SB/json")
+is "the pause container runs" "$(printf '%s' "$SBJ" | jq -r .State.Status)" running
+is "on the default bridge" "$(printf '%s' "$SBJ" | jq -r .HostConfig.NetworkMode)" bridge
+is "publishing nothing" "$(printf '%s' "$SBJ" | jq -r '.NetworkSettings.Ports | length')" 0
+SB_IP=$(printf '%s' "$SBJ" | jq -r .NetworkSettings.IPAddress)
+spec member "\"sandbox\":\"$SB\"" '"network":"awsvpc"' \
+    '"command":["sh","-c","exec httpd -f -p 8080 -h /www"]'
+sed -i 's/"network":"bridge",//' "$T/member.json"
+rt create "$T/member.json"
+MEMBER=$(f .id)
+rt start "$MEMBER"
+is "a container joins the sandbox" "$(f .code)" OK
+rt inspect "$MEMBER"
+is "inspect names its sandbox" "$(f .sandbox_id)" "$SB"
+is "and gives the sandbox's address" "$(f .ip_address)" "$SB_IP"
+ok "it serves on the sandbox's address" \
+    wait_for 10 sh -c "curl -sf http://$SB_IP:8080/ | grep -q 'berth-test busybox'"
+spec sidecar "\"sandbox\":\"$SB\"" '"network":"awsvpc"' \
+    '"command":["sh","-c","wget -q -O - http://127.0.0.1:8080/ | grep -q berth-test"]'
+sed -i 's/"network":"bridge",//' "$T/sidecar.json"
+rt create "$T/sidecar.json"
+SIDECAR=$(f .id)
+rt start "$SIDECAR"
+ok "a second member reaches the first on 127.0.0.1 (one network namespace)" \
+    wait_for 15 events_has ".event == \"STATE\" and .id == \"$SIDECAR\" and .state == \"EXITED\" and .exit_code == 0"
+t0=$(date +%s)
+rt sandbox-remove "$SB" 1
+is "sandbox-remove answers OK" "$(f .code)" OK
+ok "within its timeout and a little" test $(($(date +%s) - t0)) -lt 10
+rt inspect "$MEMBER"
+is "it stopped what ran in the sandbox" "$(f .state)" EXITED
+rt inspect "$SB"
+is "and removed the pause container" "$(f .code)" NOT_FOUND
+rt sandbox-remove "$SB" 1
+is "removing a removed sandbox is OK" "$(f .code)" OK
+rt remove "$MEMBER"
+rt remove "$SIDECAR"
+sed -e "s|^pause-image = .*|pause-image = berth-test/pause-none:$RUN|" \
+    -e "s|^pause-binary = .*|pause-binary = $T/no-such-pause|" "$T/berth.conf" >"$T/nopause.conf"
+OUT=$("$RT" "$T/nopause.conf" sandbox-create "$T/awsvpc.json" 2>>"$T/rt.log")
+is "without the pause program: FAILED" "$(f .code)" FAILED
+like "naming its path" "$(f .msg)" "pause-binary $T/no-such-pause: No such file"
 
 # --- list, remove ---
 rt list "berth.run=$RUN"
