@@ -217,7 +217,7 @@ void pop_free(struct pop *op)
 {
     struct podman *p = op->p;
     if (op->h)
-        p->host->http_cancel(p->ctx, op->h);
+        engine_cancel(&p->e, op->h);
     if (op->t)
         p->host->timer_stop(p->ctx, op->t);
     if (op->prev)
@@ -343,7 +343,7 @@ static int podman_stop_plugin(void *state)
     podman_events_stop(p);
     phc_stop_all(p);
     if (p->hello)
-        p->host->http_cancel(p->ctx, p->hello);
+        engine_cancel(&p->e, p->hello);
     if (p->hello_retry)
         p->host->timer_stop(p->ctx, p->hello_retry);
     p->hello = NULL;

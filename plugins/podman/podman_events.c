@@ -194,7 +194,7 @@ static void on_state(void *arg, bool up, const char *msg)
     if (!up) {
         /* Inspects in flight will fail; what is queued is stale. */
         if (p->ev_call)
-            p->host->http_cancel(p->ctx, p->ev_call);
+            engine_cancel(&p->e, p->ev_call);
         p->ev_call = NULL;
         while (p->ev_head) {
             struct pev *e = p->ev_head;
@@ -245,7 +245,7 @@ void podman_events_stop(struct podman *p)
         engine_stream_stop(p->events);
     p->events = NULL;
     if (p->ev_call)
-        p->host->http_cancel(p->ctx, p->ev_call);
+        engine_cancel(&p->e, p->ev_call);
     p->ev_call = NULL;
     while (p->ev_head) {
         struct pev *e = p->ev_head;

@@ -65,7 +65,7 @@ static void unlink_free(struct phc *c)
     if (c->t)
         p->host->timer_stop(p->ctx, c->t);
     if (c->h)
-        p->host->http_cancel(p->ctx, c->h);
+        engine_cancel(&p->e, c->h);
     free(c);
 }
 

@@ -33,7 +33,8 @@ enum berth_rt_code podman_map_error(const struct engine_result *r, const char *i
     }
     snprintf(msg, size, "%s", m);
     if (strstr(m, "address already in use") || strstr(m, "already allocated") ||
-        strstr(m, "already in use") || strstr(m, "already exists"))
+        strstr(m, "already in use") || strstr(m, "already exists") ||
+        strstr(m, "container state improper"))
         return BERTH_RT_CONFLICT;
     if (strstr(m, "no such container") || strstr(m, "no such pod") ||
         strstr(m, "no container with") || strstr(m, "no pod with"))
