@@ -28,6 +28,7 @@
 static const size_t desc_size_for_minor[] = {
     [0] = offsetof(struct berth_plugin, reconfigure),
     [1] = sizeof(struct berth_plugin),
+    [2] = sizeof(struct berth_plugin), /* 1.2 added runtime ops, not descriptor fields */
 };
 
 const char *

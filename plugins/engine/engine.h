@@ -135,6 +135,11 @@ berth_http *engine_call(struct engine *e, const char *method, const char *path,
                         cJSON *body, uint64_t timeout_ms, engine_cb cb,
                         void *arg);
 
+/* Cancels a call engine_call started and whose callback has not run yet:
+ * the callback will not run.  Use it rather than host->http_cancel, which
+ * would leave the call's own context allocated. */
+void engine_cancel(struct engine *e, berth_http *h);
+
 /* Adds to buf (a query string being built) "&name=" + value URL-encoded. */
 void engine_query_add(char *buf, size_t size, const char *name,
                       const char *value);
