@@ -1,0 +1,398 @@
+/* actions_tasks.c: RunTask, StartTask, StopTask, DescribeTasks, ListTasks
+ * on the task manager (ctx: struct api_tasks_ctx). */
+#include "config.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent/api/actions.h"
+#include "agent/log.h"
+#include "agent/task.h"
+#include "agent/tasks.h"
+
+#define F_(json, k, st, m, ...) \
+    {.name = json, .kind = k, .offset = offsetof(st, m), __VA_ARGS__}
+#define IGN(json, k, why) {.name = json, .kind = k, .use = JW_IGNORE, .reason = why}
+#define UNSUP(json, k, why) {.name = json, .kind = k, .use = JW_UNSUPPORTED, .reason = why}
+#define END {.name = NULL}
+
+#define CTX(c) ((struct api_tasks_ctx *)api_call_ctx(c))
+
+/* The cluster member of a request: absent, this cluster's name or ARN. */
+static int check_cluster(struct api_call *c, const char *cluster)
+{
+    struct api_tasks_ctx *x = CTX(c);
+    char arn[600];
+
+    if (!cluster || !*cluster || strcmp(cluster, x->cluster) == 0)
+        return 0;
+    snprintf(arn, sizeof arn, "arn:aws:ecs:%s:%s:cluster/%s", x->region, x->account_id,
+             x->cluster);
+    if (strcmp(cluster, arn) == 0)
+        return 0;
+    api_fail(c, "ClusterNotFoundException",
+             "Cluster not found: %s (this agent runs cluster %s)", cluster, x->cluster);
+    return -1;
+}
+
+static cJSON *task_out(const struct task *t, bool tags)
+{
+    cJSON *j = task_to_json(t, false);
+    if (!tags)
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "tags");
+    return j;
+}
+
+/* ---- RunTask, StartTask ---- */
+
+struct run_in {
+    char *cluster, *task_definition, *started_by, *group;
+    int launch_type; /* index in launch_types */
+    int64_t count;
+    bool has_count;
+    struct jw_strv container_instances;
+    cJSON *tags; /* taken from the input as is */
+};
+
+static const char *const launch_types[] = {"EC2", "FARGATE", "EXTERNAL", NULL};
+
+static void check_run(struct jw *w, void *obj)
+{
+    struct run_in *in = obj;
+
+    if (in->started_by && strlen(in->started_by) > 128)
+        jw_error_at(w, "startedBy", "at most 128 characters, got %zu",
+                    strlen(in->started_by));
+    if (in->group && strlen(in->group) > 255)
+        jw_error_at(w, "group", "at most 255 characters, got %zu", strlen(in->group));
+    if (in->launch_type == 1)
+        jw_error_at(w, "launchType", "FARGATE runs only inside AWS; a Berth host runs "
+                                     "EC2 (and EXTERNAL) tasks");
+}
+
+static const struct jw_field tag_fields[] = {
+    {.name = "key", .kind = JW_STRING},
+    {.name = "value", .kind = JW_STRING},
+    END,
+};
+static const struct jw_shape tag_shape = {0, tag_fields, NULL};
+
+static const struct jw_field overrides_fields[] = {
+    UNSUP("containerOverrides", JW_ARRAY, "per-task container overrides are not "
+                                          "supported yet: register a revision instead"),
+    IGN("taskRoleArn", JW_STRING, "IAM roles have no meaning on a Berth host"),
+    IGN("executionRoleArn", JW_STRING, "IAM roles have no meaning on a Berth host"),
+    UNSUP("cpu", JW_STRING, "task size overrides are not supported yet"),
+    UNSUP("memory", JW_STRING, "task size overrides are not supported yet"),
+    IGN("inferenceAcceleratorOverrides", JW_ARRAY, "AWS only"),
+    IGN("ephemeralStorage", JW_OBJECT, "Fargate only"),
+    END,
+};
+static const struct jw_shape overrides_shape = {0, overrides_fields, NULL};
+
+#define RUN_COMMON(st)                                                              \
+    F_("cluster", JW_STRING, st, cluster),                                          \
+        F_("taskDefinition", JW_STRING, st, task_definition, .required = true),     \
+        F_("startedBy", JW_STRING, st, started_by),                                 \
+        F_("group", JW_STRING, st, group),                                          \
+        {.name = "tags", .kind = JW_ARRAY, .use = JW_IGNORE, .shape = &tag_shape,   \
+         .reason = "kept on the task"},                                             \
+        {.name = "overrides", .kind = JW_OBJECT, .use = JW_PARSE,                   \
+         .shape = &overrides_shape, .offset = 0},                                   \
+        IGN("enableECSManagedTags", JW_BOOL, "no AWS-managed tags on a Berth host"), \
+        IGN("propagateTags", JW_STRING, "not supported yet"),                       \
+        IGN("referenceId", JW_STRING, "accepted"),                                  \
+        IGN("networkConfiguration", JW_OBJECT,                                      \
+            "awsvpc tasks get their own network namespace on the host's bridge"),   \
+        IGN("enableExecuteCommand", JW_BOOL, "ECS Exec needs SSM"),                 \
+        IGN("volumeConfigurations", JW_ARRAY, "EBS volumes are AWS only")
+
+static const struct jw_field run_fields[] = {
+    RUN_COMMON(struct run_in),
+    F_("count", JW_INT, struct run_in, count, .has = offsetof(struct run_in, has_count) + 1,
+       .ranged = true, .min = 1, .max = 10),
+    F_("launchType", JW_ENUM, struct run_in, launch_type, .choices = launch_types),
+    IGN("capacityProviderStrategy", JW_ARRAY, "a Berth host is its own capacity"),
+    IGN("placementConstraints", JW_ARRAY, "one host: every task is placed on it"),
+    IGN("placementStrategy", JW_ARRAY, "one host: every task is placed on it"),
+    IGN("platformVersion", JW_STRING, "Fargate only"),
+    IGN("clientToken", JW_STRING, "idempotency tokens are not checked yet"),
+    END,
+};
+
+static const struct jw_field start_fields[] = {
+    RUN_COMMON(struct run_in),
+    F_("containerInstances", JW_STRINGS, struct run_in, container_instances,
+       .required = true, .ranged = true, .min = 1, .max = 10),
+    END,
+};
+
+static struct jw_shape run_shape = {sizeof(struct run_in), run_fields, check_run};
+static struct jw_shape start_shape = {sizeof(struct run_in), start_fields, check_run};
+
+static void run_common(struct api_call *c, const cJSON *input, bool start)
+{
+    struct api_tasks_ctx *x = CTX(c);
+    struct run_in in = {0};
+    const struct jw_shape *shape = start ? &start_shape : &run_shape;
+    struct store_taskdef rec = {0};
+    struct task *out[10];
+    char err[1024];
+    enum store_rc rc;
+    int count;
+
+    if (api_parse_input(c, input, shape, &in) < 0)
+        return;
+    if (check_cluster(c, in.cluster) < 0)
+        goto done;
+    rc = store_td_describe(x->store, in.task_definition, &rec, err, sizeof err);
+    if (rc != STORE_OK) {
+        if (rc == STORE_NOT_FOUND)
+            api_fail(c, "ClientException", "Unable to describe task definition: %s",
+                     err);
+        else
+            api_fail_store(c, rc, err);
+        goto done;
+    }
+    if (rec.status != STORE_ACTIVE) {
+        api_fail(c, "ClientException",
+                 "TaskDefinition is inactive: %s was deregistered; register a new "
+                 "revision to run it", rec.arn);
+        goto done;
+    }
+    count = start ? (int)in.container_instances.n : in.has_count ? (int)in.count : 1;
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(input, "tags");
+    if (tasks_run(x->tasks, rec.arn, rec.revision, rec.json, in.started_by, in.group,
+                  cJSON_IsArray(tags) ? tags : NULL, count, out, err, sizeof err) < 0) {
+        api_fail(c, "ServerException", "%s", err);
+        goto done;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *a = cJSON_AddArrayToObject(o, "tasks");
+    for (int i = 0; i < count; i++) {
+        cJSON_AddItemToArray(a, task_out(out[i], true));
+        log_info("api.task.run", "task=%s family=%s request_id=%s", out[i]->id,
+                 out[i]->family, api_call_request_id(c));
+    }
+    cJSON_AddItemToObject(o, "failures", cJSON_CreateArray());
+    api_reply(c, o);
+done:
+    store_taskdef_free(&rec);
+    jw_free_shape(shape, &in);
+}
+
+static void run_task(struct api_call *c, const cJSON *input)
+{
+    run_common(c, input, false);
+}
+
+static void start_task(struct api_call *c, const cJSON *input)
+{
+    run_common(c, input, true);
+}
+
+/* ---- StopTask ---- */
+
+struct stop_in {
+    char *cluster, *task, *reason;
+};
+
+static const struct jw_field stop_fields[] = {
+    F_("cluster", JW_STRING, struct stop_in, cluster),
+    F_("task", JW_STRING, struct stop_in, task, .required = true),
+    F_("reason", JW_STRING, struct stop_in, reason),
+    END,
+};
+static const struct jw_shape stop_shape = {sizeof(struct stop_in), stop_fields, NULL};
+
+static void stop_task(struct api_call *c, const cJSON *input)
+{
+    struct stop_in in = {0};
+    struct task *t;
+
+    if (api_parse_input(c, input, &stop_shape, &in) < 0)
+        return;
+    if (check_cluster(c, in.cluster) == 0) {
+        t = tasks_stop(CTX(c)->tasks, in.task, STOP_USER, in.reason);
+        if (!t) {
+            api_fail(c, "InvalidParameterException",
+                     "The referenced task was not found: %s", in.task);
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddItemToObject(o, "task", task_out(t, true));
+            log_info("api.task.stop", "task=%s request_id=%s", t->id,
+                     api_call_request_id(c));
+            api_reply(c, o);
+        }
+    }
+    jw_free_shape(&stop_shape, &in);
+}
+
+/* ---- DescribeTasks ---- */
+
+struct describe_in {
+    char *cluster;
+    struct jw_strv tasks, include;
+};
+
+static void check_describe(struct jw *w, void *obj)
+{
+    struct describe_in *in = obj;
+
+    for (size_t i = 0; i < in->include.n; i++)
+        if (strcmp(in->include.v[i], "TAGS") != 0)
+            jw_error_at(w, "include", "expected TAGS, got \"%s\"", in->include.v[i]);
+}
+
+static const struct jw_field describe_fields[] = {
+    F_("cluster", JW_STRING, struct describe_in, cluster),
+    F_("tasks", JW_STRINGS, struct describe_in, tasks, .required = true, .ranged = true,
+       .min = 1, .max = 100),
+    F_("include", JW_STRINGS, struct describe_in, include),
+    END,
+};
+static const struct jw_shape describe_shape = {sizeof(struct describe_in),
+                                               describe_fields, check_describe};
+
+static void describe_tasks(struct api_call *c, const cJSON *input)
+{
+    struct describe_in in = {0};
+
+    if (api_parse_input(c, input, &describe_shape, &in) < 0)
+        return;
+    if (check_cluster(c, in.cluster) == 0) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON *ts = cJSON_AddArrayToObject(o, "tasks");
+        cJSON *fs = cJSON_AddArrayToObject(o, "failures");
+        bool tags = in.include.n > 0;
+        for (size_t i = 0; i < in.tasks.n; i++) {
+            struct task *t = tasks_find(CTX(c)->tasks, in.tasks.v[i]);
+            if (t) {
+                cJSON_AddItemToArray(ts, task_out(t, tags));
+            } else {
+                cJSON *f = cJSON_CreateObject();
+                cJSON_AddStringToObject(f, "arn", in.tasks.v[i]);
+                cJSON_AddStringToObject(f, "reason", "MISSING");
+                cJSON_AddItemToArray(fs, f);
+            }
+        }
+        api_reply(c, o);
+    }
+    jw_free_shape(&describe_shape, &in);
+}
+
+/* ---- ListTasks ---- */
+
+struct list_in {
+    char *cluster, *container_instance, *family, *started_by, *service_name;
+    char *next_token;
+    int desired_status;
+    bool has_desired_status;
+    int launch_type;
+    int64_t max_results;
+    bool has_max_results;
+};
+
+static const char *const desired_statuses[] = {"RUNNING", "PENDING", "STOPPED", NULL};
+
+static const struct jw_field list_fields[] = {
+    F_("cluster", JW_STRING, struct list_in, cluster),
+    F_("containerInstance", JW_STRING, struct list_in, container_instance),
+    F_("family", JW_STRING, struct list_in, family),
+    F_("startedBy", JW_STRING, struct list_in, started_by),
+    F_("serviceName", JW_STRING, struct list_in, service_name),
+    F_("nextToken", JW_STRING, struct list_in, next_token),
+    F_("desiredStatus", JW_ENUM, struct list_in, desired_status,
+       .has = offsetof(struct list_in, has_desired_status) + 1,
+       .choices = desired_statuses),
+    F_("launchType", JW_ENUM, struct list_in, launch_type, .choices = launch_types),
+    F_("maxResults", JW_INT, struct list_in, max_results,
+       .has = offsetof(struct list_in, has_max_results) + 1, .ranged = true, .min = 1,
+       .max = 100),
+    END,
+};
+static const struct jw_shape list_shape = {sizeof(struct list_in), list_fields, NULL};
+
+static bool list_match(const struct task *t, const struct list_in *in)
+{
+    char group[300];
+
+    /* ECS: RUNNING is the default filter; PENDING lists tasks that are
+     * to run but do not yet. */
+    int want = in->has_desired_status ? in->desired_status : 0;
+    if (want == 2 ? t->desired_status != TASK_STOPPED
+                  : t->desired_status != TASK_RUNNING)
+        return false;
+    if (want == 1 && t->last_status >= TASK_RUNNING)
+        return false;
+    if (in->family && strcmp(t->family, in->family) != 0)
+        return false;
+    if (in->started_by && strcmp(t->started_by, in->started_by) != 0)
+        return false;
+    if (in->service_name) {
+        snprintf(group, sizeof group, "service:%s", in->service_name);
+        if (strcmp(t->group, group) != 0)
+            return false;
+    }
+    return true;
+}
+
+static void list_tasks(struct api_call *c, const cJSON *input)
+{
+    struct list_in in = {0};
+    struct task **all;
+    size_t n, i = 0, max;
+
+    if (api_parse_input(c, input, &list_shape, &in) < 0)
+        return;
+    if (check_cluster(c, in.cluster) < 0)
+        goto done;
+    if (in.family && in.service_name) {
+        api_fail(c, "InvalidParameterException",
+                 "family and serviceName cannot be used together");
+        goto done;
+    }
+    n = tasks_all(CTX(c)->tasks, &all);
+    /* The token is the ID of the last task of the previous page. */
+    if (in.next_token && *in.next_token) {
+        for (i = 0; i < n && strcmp(all[i]->id, in.next_token) != 0; i++)
+            ;
+        if (i == n) {
+            api_fail(c, "InvalidParameterException",
+                     "nextToken is not valid (its task was forgotten): list again "
+                     "from the start");
+            goto done;
+        }
+        i++;
+    }
+    max = in.has_max_results ? (size_t)in.max_results : 100;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *a = cJSON_AddArrayToObject(o, "taskArns");
+    size_t got = 0;
+    const char *last = NULL;
+    for (; i < n; i++) {
+        if (!list_match(all[i], &in))
+            continue;
+        if (got == max) {
+            cJSON_AddStringToObject(o, "nextToken", last);
+            break;
+        }
+        cJSON_AddItemToArray(a, cJSON_CreateString(all[i]->arn));
+        last = all[i]->id;
+        got++;
+    }
+    api_reply(c, o);
+done:
+    jw_free_shape(&list_shape, &in);
+}
+
+const struct api_action api_task_actions[] = {
+    {"RunTask", run_task},
+    {"StartTask", start_task},
+    {"StopTask", stop_task},
+    {"DescribeTasks", describe_tasks},
+    {"ListTasks", list_tasks},
+    {NULL, NULL},
+};
