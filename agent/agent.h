@@ -15,8 +15,10 @@
 
 #include <ev.h>
 
+struct api;
 struct conf;
 struct conf_errors;
+struct store;
 struct host;
 struct plugin;
 
@@ -29,6 +31,9 @@ struct agent {
     char *conf_path;
     int daemon; /* logs to syslog when the conf says stderr */
     enum agent_state st;
+
+    struct store *store; /* [store], open from start to free */
+    struct api *api;     /* [api], started once the plugins are */
 
     struct plugin **plugins; /* running, in conf order */
     size_t n_plugins;
