@@ -602,6 +602,8 @@ sigv4_verify(const struct sigv4_creds *c, const struct http_request *req,
 
     if (key_id && key_id_len)
         key_id[0] = '\0';
+    if (msg && msglen)
+        msg[0] = '\0';
     if (!authz) {
         seterr(msg, msglen, "Missing Authentication Token");
         return SIGV4_MISSING;
