@@ -2,17 +2,22 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/api/actions.h"
+#include "agent/api/api.h"
+#include "agent/api/sigv4.h"
 #include "agent/conf.h"
 #include "agent/host.h"
 #include "agent/log.h"
 #include "agent/notify.h"
 #include "agent/plugin_host.h"
+#include "agent/store.h"
 
 /* What a reload will do, decided before anything running is touched. */
 enum plan_action { PLAN_KEEP, PLAN_RECONFIGURE, PLAN_RESTART, PLAN_ADD };
@@ -114,6 +119,102 @@ bring_up(struct agent *a, const struct conf *c, const struct conf_plugin *cp,
              p->path);
     host_publish(a->host, "agent", "plugin.started", NULL);
     return p;
+}
+
+/* ---- the store and the API ---- */
+
+static void
+store_error(struct conf_errors *errs, const struct conf *c, const char *fmt, ...)
+    BERTH_PRINTF(3, 4);
+
+static void
+store_error(struct conf_errors *errs, const struct conf *c, const char *fmt, ...)
+{
+    char msg[1024];
+    int line = c->store.key_line[0] ? c->store.key_line[0] : c->store.line;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (line)
+        conf_errors_add(errs, "%s:%d: [store] path: %s", c->path, line, msg);
+    else
+        conf_errors_add(errs, "%s: [store] path: %s", c->path, msg);
+}
+
+static int
+agent_store_open(struct agent *a, struct conf_errors *errs)
+{
+    char err[512];
+
+    if (store_open(a->conf->store.path, a->conf->agent.region, a->conf->agent.account_id,
+                   &a->store, err, sizeof(err)) != STORE_OK) {
+        store_error(errs, a->conf, "%s", err);
+        a->store = NULL;
+        return -1;
+    }
+    log_info("store.opened", "path=%s", a->conf->store.path);
+    return 0;
+}
+
+static int
+agent_api_open(struct agent *a, struct conf_errors *errs)
+{
+    if (!(a->api = api_start(a->loop, a->conf, errs)))
+        return -1;
+    if (api_add_actions(a->api, api_taskdef_actions, a->store) < 0 ||
+        api_add_actions(a->api, api_tag_actions, a->store) < 0 ||
+        (a->tasks_api && api_add_actions(a->api, api_task_actions, a->tasks_api) < 0)) {
+        conf_errors_add(errs, "cannot register the API's actions");
+        api_free(a->api);
+        a->api = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static void
+agent_store_api_close(struct agent *a)
+{
+    api_free(a->api);
+    a->api = NULL;
+    agent_tasks_free(a); /* uses the store */
+    store_close(a->store);
+    a->store = NULL;
+}
+
+/* Reload, first phase: what cannot change without a restart is refused;
+ * new API listeners open beside the old ones. */
+static int
+agent_api_reload_prepare(struct agent *a, const struct conf *c, struct conf_errors *errs)
+{
+    if (strcmp(c->store.path, a->conf->store.path) != 0)
+        store_error(errs, c, "changed from %s: the store moves only at a restart",
+                    a->conf->store.path);
+    if (strcmp(c->agent.region, a->conf->agent.region) != 0 ||
+        strcmp(c->agent.account_id, a->conf->agent.account_id) != 0)
+        conf_errors_add(errs, "%s: [agent] region and account-id name the stored ARNs: "
+                        "they change only at a restart", c->path);
+    if (errs->n)
+        return -1;
+    return a->api ? api_reload_prepare(a->api, c, errs) : 0;
+}
+
+/* --check-config: the credentials file must load too. */
+static void
+check_api_files(const struct conf *c, struct conf_errors *errs)
+{
+    char err[512];
+    struct sigv4_creds *cr;
+
+    if (!c->api.credentials_file[0])
+        return;
+    if ((cr = sigv4_creds_load(c->api.credentials_file, err, sizeof(err))))
+        sigv4_creds_free(cr);
+    else
+        conf_errors_add(errs, "%s:%d: [api] credentials-file: %s", c->path,
+                        conf_api_line(c, "credentials-file"), err);
 }
 
 /* ---- stopping plugins in order, bounded in time ---- */
@@ -233,6 +334,7 @@ agent_shutdown(struct agent *a)
     a->st = AGENT_STOPPING;
     agent_tasks_quiesce(a);
     notify_systemd("STOPPING=1");
+    api_stop_accepting(a->api); /* first: no new work while we stop */
     log_info("agent.stopping", "plugins=%zu", a->n_plugins);
     /* Reverse conf order: later plugins may depend on earlier ones. */
     list = calloc(a->n_plugins ? a->n_plugins : 1, sizeof(*list));
@@ -384,6 +486,8 @@ reload_apply(struct agent *a)
     free(a->plugins);
     a->plugins = next;
     a->n_plugins = n_next;
+    if (a->api)
+        api_reload_commit(a->api);
     conf_free(a->conf);
     a->conf = plan->conf;
     plan->conf = NULL;
@@ -437,6 +541,10 @@ agent_reload(struct agent *a)
     if (conf_load(a->conf_path, &c, &errs) == 0 &&
         (a->plan = make_plan(a, c, &errs)) == NULL)
         conf_free(c);
+    if (a->plan && agent_api_reload_prepare(a, a->plan->conf, &errs) < 0) {
+        plan_free(a->plan);
+        a->plan = NULL;
+    }
     if (!a->plan) {
         for (size_t i = 0; i < errs.n; i++)
             log_error("reload.refused", "error=%s", log_quote(q, sizeof(q), errs.msg[i]));
@@ -451,6 +559,8 @@ agent_reload(struct agent *a)
         struct plugin *p = a->plugins[i];
         if (!in_plan(a->plan, p) && push_plugin(&gone, &n_gone, p) < 0) {
             log_error("reload.refused", "error=\"out of memory\"");
+            if (a->api)
+                api_reload_abort(a->api);
             free(gone);
             plan_free(a->plan);
             a->plan = NULL;
@@ -540,6 +650,8 @@ agent_start(struct agent *a, struct ev_loop *loop, struct conf *conf, int daemon
     a->retire_deadline.data = a;
     ev_idle_init(&a->retire_resume, retire_resume);
     a->retire_resume.data = a;
+    if (agent_store_open(a, errs) < 0)
+        return -1;
     for (size_t i = 0; i < a->conf->n_plugins; i++) {
         struct plugin *p;
         if (!a->conf->plugins[i].enabled)
@@ -551,12 +663,13 @@ agent_start(struct agent *a, struct ev_loop *loop, struct conf *conf, int daemon
                 plugin_close(p);
             }
             stop_all_now(a);
+            agent_store_api_close(a);
             return -1;
         }
     }
-    if (agent_tasks_start(a, errs) < 0) {
+    if (agent_tasks_start(a, errs) < 0 || agent_api_open(a, errs) < 0) {
         stop_all_now(a);
-        agent_tasks_free(a);
+        agent_store_api_close(a);
         return -1;
     }
     host_set_export_interval(a->host, a->conf->agent.metrics_interval_ms);
@@ -581,9 +694,9 @@ agent_free(struct agent *a)
         ev_idle_stop(a->loop, &a->retire_resume);
     }
     stop_all_now(a);
+    agent_store_api_close(a);
     for (size_t i = 0; i < a->n_retiring; i++)
         plugin_close(a->retiring[i]);
-    agent_tasks_free(a);
     free(a->retiring);
     plan_free(a->plan);
     host_free(a->host);
@@ -602,6 +715,7 @@ agent_check_config(const char *conf_path, struct conf_errors *errs)
     for (size_t i = 0; i < c->n_plugins; i++)
         if (c->plugins[i].enabled)
             plugin_probe(c, &c->plugins[i], PROBE_LOAD, errs);
+    check_api_files(c, errs);
     conf_free(c);
     return errs->n ? -1 : 0;
 }

@@ -15,12 +15,15 @@
 
 #include <ev.h>
 
+struct api;
 struct conf;
 struct conf_errors;
+struct store;
 struct host;
 struct plugin;
 struct store;
 struct tasks;
+struct api_tasks_ctx;
 
 enum agent_state { AGENT_RUNNING, AGENT_RELOADING, AGENT_STOPPING, AGENT_DONE };
 
@@ -32,8 +35,10 @@ struct agent {
     int daemon; /* logs to syslog when the conf says stderr */
     enum agent_state st;
 
-    struct store *store;     /* the durable state */
-    struct tasks *tasks;     /* the task manager */
+    struct store *store; /* [store], open from start to free */
+    struct api *api;     /* [api], started once the plugins are */
+    struct tasks *tasks; /* the task manager */
+    struct api_tasks_ctx *tasks_api; /* what the task actions need */
 
     struct plugin **plugins; /* running, in conf order */
     size_t n_plugins;
@@ -68,9 +73,10 @@ void agent_free(struct agent *a);
  * (trial-loaded, not initialised).  0 when everything is valid. */
 int agent_check_config(const char *conf_path, struct conf_errors *errs);
 
-/* agent_tasks.c: the store and the task manager, opened at start after the
- * plugins; the runtime plugin they drive follows the plugin set (call
- * sync after it changes, plugin_stopping before a plugin stops). */
+/* agent_tasks.c: the task manager, started after the plugins and the
+ * store; the runtime plugin it drives follows the plugin set (call sync
+ * after it changes, plugin_stopping before a plugin stops).  free leaves
+ * the store open. */
 int agent_tasks_start(struct agent *a, struct conf_errors *errs);
 void agent_tasks_sync_runtime(struct agent *a);
 void agent_tasks_plugin_stopping(struct agent *a, struct plugin *p);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "agent/api/actions.h"
 #include "agent/conf.h"
 #include "agent/log.h"
 #include "agent/plugin_host.h"
@@ -91,7 +92,7 @@ void agent_tasks_plugin_stopping(struct agent *a, struct plugin *p)
 
 int agent_tasks_start(struct agent *a, struct conf_errors *errs)
 {
-    char err[512], *path = NULL;
+    char err[512];
     struct tasks_conf tc;
     const char *why;
 
@@ -100,35 +101,42 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
                         a->conf->tasks.runtime, why);
         return -1;
     }
-    if (!a->store) {
-        if (asprintf(&path, "%s/berth.db", a->conf->agent.state_dir) < 0) {
-            conf_errors_add(errs, "out of memory");
-            return -1;
-        }
-        if (store_open(path, a->conf->agent.region, a->conf->agent.account_id,
-                       &a->store, err, sizeof err) != STORE_OK) {
-            conf_errors_add(errs, "cannot open the state database: %s", err);
-            free(path);
-            return -1;
-        }
-        free(path);
-    }
     tasks_conf_from(a->conf, &tc);
     a->tasks = tasks_new(a->loop, a->store, &tc, err, sizeof err);
     if (!a->tasks) {
         conf_errors_add(errs, "cannot load the tasks: %s", err);
         return -1;
     }
+    struct api_tasks_ctx *x = calloc(1, sizeof *x);
+    if (!x || !(x->cluster = strdup(a->conf->agent.cluster)) ||
+        !(x->region = strdup(a->conf->agent.region)) ||
+        !(x->account_id = strdup(a->conf->agent.account_id))) {
+        conf_errors_add(errs, "out of memory");
+        if (x) {
+            free(x->cluster);
+            free(x->region);
+        }
+        free(x);
+        return -1;
+    }
+    x->tasks = a->tasks;
+    x->store = a->store;
+    a->tasks_api = x;
     agent_tasks_sync_runtime(a);
     return 0;
 }
 
 void agent_tasks_free(struct agent *a)
 {
+    if (a->tasks_api) {
+        free(a->tasks_api->cluster);
+        free(a->tasks_api->region);
+        free(a->tasks_api->account_id);
+        free(a->tasks_api);
+        a->tasks_api = NULL;
+    }
     tasks_free(a->tasks);
     a->tasks = NULL;
-    store_close(a->store);
-    a->store = NULL;
 }
 
 void agent_tasks_quiesce(struct agent *a)

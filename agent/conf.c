@@ -1,4 +1,5 @@
-/* conf.c: berth.conf: the [agent] and [plugin NAME] sections, validated. */
+/* conf.c: berth.conf: the [agent], [api], [store] and [plugin NAME]
+ * sections, validated. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -18,6 +19,9 @@
 #endif
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
+#endif
+#ifndef RUNSTATEDIR
+#define RUNSTATEDIR "/run"
 #endif
 #ifndef PKGLIBDIR
 #define PKGLIBDIR "/usr/lib/berth"
@@ -61,6 +65,58 @@ const struct berth_option conf_agent_options[] = {
 };
 
 #define N_AGENT_KEYS (sizeof conf_agent_options / sizeof conf_agent_options[0] - 1)
+
+#define API(key, type, def, field, help) \
+    {key, type, def, offsetof(struct conf_api, field), help, 0}
+
+/* Same order as struct conf_api's key_line[]. */
+const struct berth_option conf_api_options[] = {
+    API("socket", BERTH_OPT_STRING, RUNSTATEDIR "/berth/api.sock", socket,
+        "Unix socket of the ECS API; requests on it need no signature (its "
+        "mode and group decide who may call).  Empty for none."),
+    API("socket-mode", BERTH_OPT_STRING, "0660", socket_mode,
+        "Permissions of the socket file, in octal."),
+    API("socket-group", BERTH_OPT_STRING, "", socket_group,
+        "Group (name or number) that owns the socket file; empty keeps the "
+        "daemon's group."),
+    API("listen", BERTH_OPT_STRING, "", listen,
+        "TCP address of the ECS API, such as 127.0.0.1:8080 or [::1]:8080 (an IP "
+        "address, not a name); empty for none.  Requests on it must carry an "
+        "AWS SigV4 signature, so credentials-file is then required."),
+    API("credentials-file", BERTH_OPT_STRING, "", credentials_file,
+        "File of the access keys that may sign TCP requests, in the AWS CLI's "
+        "credentials format; read again on SIGHUP."),
+    API("max-body", BERTH_OPT_SIZE, "2MiB", max_body,
+        "Largest request body taken; larger ones get HTTP 413.  1KiB to 64MiB."),
+    API("idle-timeout", BERTH_OPT_DURATION, "60s", idle_timeout_ms,
+        "How long a connection may stay open with no request in progress; "
+        "1s to 1h."),
+    API("header-timeout", BERTH_OPT_DURATION, "10s", header_timeout_ms,
+        "How long a client may take to send a request's headers, from its "
+        "first byte (HTTP 408 after); 1s to 10m."),
+    API("max-connections", BERTH_OPT_INT, "256", max_connections,
+        "Most connections open at once, all listeners together; more are "
+        "answered with HTTP 503.  1 to 65536."),
+    {NULL, 0, NULL, 0, NULL, 0},
+};
+
+#define N_API_KEYS (sizeof conf_api_options / sizeof conf_api_options[0] - 1)
+_Static_assert(N_API_KEYS == CONF_API_KEYS, "CONF_API_KEYS matches the table");
+
+const struct berth_option conf_store_options[] = {
+    {"path", BERTH_OPT_STRING, "", offsetof(struct conf_store, path),
+     "The SQLite database of the desired state; empty means berth.db in "
+     "state-dir.",
+     0},
+    {NULL, 0, NULL, 0, NULL, 0},
+};
+
+int conf_api_line(const struct conf *c, const char *key)
+{
+    const struct berth_option *o = options_find(conf_api_options, key);
+    int line = o ? c->api.key_line[o - conf_api_options] : 0;
+    return line ? line : c->api.line;
+}
 
 #define TASKS(key, type, def, field, help) \
     {key, type, def, offsetof(struct conf_tasks, field), help, 0}
@@ -110,9 +166,11 @@ const struct berth_option conf_plugin_host_options[] = {
 #define N_HOST_KEYS \
     (sizeof conf_plugin_host_options / sizeof conf_plugin_host_options[0] - 1)
 
-#define SECTIONS_HINT "known: [agent], [tasks], [plugin NAME]"
+#define SECTIONS_HINT "known: [agent], [api], [store], [tasks], [plugin NAME]"
 
-enum section_kind { SECT_NONE, SECT_AGENT, SECT_TASKS, SECT_PLUGIN, SECT_SKIP };
+enum section_kind {
+    SECT_NONE, SECT_AGENT, SECT_API, SECT_STORE, SECT_TASKS, SECT_PLUGIN, SECT_SKIP
+};
 
 struct loader {
     const char *path; /* as given, for messages */
@@ -124,6 +182,7 @@ struct loader {
     int agent_key_line[N_AGENT_KEYS];
     int tasks_line;
     int tasks_key_line[N_TASKS_KEYS];
+    int store_key_line[1];
     size_t plugin;                   /* index of the current plugin */
     int host_key_line[N_HOST_KEYS];  /* of the current plugin */
 };
@@ -289,6 +348,46 @@ static int check_agent_key(const char *key, const char *text,
     return -1;
 }
 
+static int check_api_key(const char *key, const char *text, struct conf_api *a,
+                         char *err, size_t errlen)
+{
+    char *end;
+
+    if (strcmp(key, "socket-mode") == 0) {
+        unsigned long m = strtoul(text, &end, 8);
+        if (*text && !*end && m <= 0777 && strspn(text, "01234567") == strlen(text)) {
+            a->socket_mode_bits = (unsigned)m;
+            return 0;
+        }
+        snprintf(err, errlen, "expected an octal mode such as 0660, got \"%s\"", text);
+    } else if (strcmp(key, "listen") == 0) {
+        struct berth_address ba;
+        char perr[256];
+        if (!*text)
+            return 0;
+        if (value_parse_address(text, &ba, perr, sizeof perr) == 0)
+            return 0;
+        snprintf(err, errlen, "%s", perr);
+    } else if (strcmp(key, "max-body") == 0) {
+        if (a->max_body >= 1024 && a->max_body <= 64 * 1024 * 1024)
+            return 0;
+        snprintf(err, errlen, "expected a size from 1KiB to 64MiB, got \"%s\"", text);
+    } else if (strcmp(key, "idle-timeout") == 0) {
+        return check_duration_range(a->idle_timeout_ms, text, 1000, 3600 * 1000,
+                                    err, errlen);
+    } else if (strcmp(key, "header-timeout") == 0) {
+        return check_duration_range(a->header_timeout_ms, text, 1000, 600 * 1000,
+                                    err, errlen);
+    } else if (strcmp(key, "max-connections") == 0) {
+        if (a->max_connections >= 1 && a->max_connections <= 65536)
+            return 0;
+        snprintf(err, errlen, "expected a number from 1 to 65536, got \"%s\"", text);
+    } else {
+        return 0;
+    }
+    return -1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Sections                                                           */
 
@@ -366,6 +465,18 @@ static void on_section(void *arg, const char *name, int line)
     } else if (strncmp(name, "tasks ", 6) == 0) {
         ld_error(ld, line, NULL, NULL, "section [%s]: [tasks] takes no name",
                  name);
+    } else if (strcmp(name, "api") == 0 || strcmp(name, "store") == 0) {
+        int *first = name[0] == 'a' ? &ld->c->api.line : &ld->c->store.line;
+        if (*first) {
+            ld_error(ld, line, NULL, NULL, "duplicate section [%s] "
+                     "(first on line %d)", name, *first);
+            return;
+        }
+        *first = line;
+        ld->kind = name[0] == 'a' ? SECT_API : SECT_STORE;
+    } else if (strncmp(name, "api ", 4) == 0 || strncmp(name, "store ", 6) == 0) {
+        ld_error(ld, line, NULL, NULL, "section [%s]: [%.*s] takes no name", name,
+                 (int)strcspn(name, " "), name);
     } else if (strncmp(name, "agent ", 6) == 0) {
         ld_error(ld, line, NULL, NULL, "section [%s]: [agent] takes no name",
                  name);
@@ -487,28 +598,31 @@ static int check_tasks_key(const char *key, const char *text,
     return -1;
 }
 
-static void entry_tasks(struct loader *ld, const char *sect, const char *key,
-                        const char *value, int line)
+/* [api] and [store]: typed keys from their tables. */
+static void entry_table(struct loader *ld, const struct berth_option *table,
+                        void *base, int *key_line, const char *sect,
+                        const char *key, const char *value, int line)
 {
-    const struct berth_option *o = options_find(conf_tasks_options, key);
+    const struct berth_option *o = options_find(table, key);
     char err[512], keys[512];
     size_t i;
 
     if (!o) {
-        key_list(conf_tasks_options, keys, sizeof keys);
+        key_list(table, keys, sizeof keys);
         ld_error(ld, line, sect, key, "unknown key; valid keys: %s", keys);
         return;
     }
-    i = (size_t)(o - conf_tasks_options);
-    if (ld->tasks_key_line[i]) {
-        ld_error(ld, line, sect, key, "duplicate key (first on line %d)",
-                 ld->tasks_key_line[i]);
+    i = (size_t)(o - table);
+    if (key_line[i]) {
+        ld_error(ld, line, sect, key, "duplicate key (first on line %d)", key_line[i]);
         return;
     }
-    ld->tasks_key_line[i] = line;
-    if (options_set(conf_tasks_options, &ld->c->tasks, key, value, err,
-                    sizeof err) < 0 ||
-        check_tasks_key(key, value, &ld->c->tasks, err, sizeof err) < 0)
+    key_line[i] = line;
+    if (options_set(table, base, key, value, err, sizeof err) < 0 ||
+        (table == conf_api_options &&
+         check_api_key(key, value, base, err, sizeof err) < 0) ||
+        (table == conf_tasks_options &&
+         check_tasks_key(key, value, base, err, sizeof err) < 0))
         ld_error(ld, line, sect, key, "%s", err);
 }
 
@@ -574,8 +688,17 @@ static void on_entry(void *arg, const char *section, const char *key,
     case SECT_AGENT:
         entry_agent(ld, section, key, value, line);
         break;
+    case SECT_API:
+        entry_table(ld, conf_api_options, &ld->c->api, ld->c->api.key_line,
+                    section, key, value, line);
+        break;
+    case SECT_STORE:
+        entry_table(ld, conf_store_options, &ld->c->store, ld->c->store.key_line,
+                    section, key, value, line);
+        break;
     case SECT_TASKS:
-        entry_tasks(ld, section, key, value, line);
+        entry_table(ld, conf_tasks_options, &ld->c->tasks, ld->tasks_key_line,
+                    section, key, value, line);
         break;
     case SECT_PLUGIN:
         entry_plugin(ld, section, key, value, line);
@@ -613,6 +736,12 @@ static struct conf *conf_new(struct loader *ld)
         ld->n_errors++;
         conf_errors_add(ld->errs, "%s: [tasks] %s", ld->path, err);
     }
+    if (options_defaults(conf_api_options, &c->api, err, sizeof err) < 0 ||
+        options_defaults(conf_store_options, &c->store, err, sizeof err) < 0) {
+        ld->n_errors++;
+        conf_errors_add(ld->errs, "%s: [api] or [store] %s", ld->path, err);
+    }
+    c->api.socket_mode_bits = 0660;
     return c;
 }
 
@@ -640,9 +769,28 @@ static int finish(struct loader *ld)
     if (relative_to_conf(&c->agent.state_dir, c->path) < 0 ||
         relative_to_conf(&c->agent.plugin_dir, c->path) < 0 ||
         relative_to_conf(&c->agent.pidfile, c->path) < 0 ||
-        relative_to_conf(&c->tasks.secrets_dir, c->path) < 0) {
+        relative_to_conf(&c->tasks.secrets_dir, c->path) < 0 ||
+        relative_to_conf(&c->api.socket, c->path) < 0 ||
+        relative_to_conf(&c->api.credentials_file, c->path) < 0 ||
+        relative_to_conf(&c->store.path, c->path) < 0) {
         ld->n_errors++;
         conf_errors_add(ld->errs, "%s: out of memory", ld->path);
+        return -1;
+    }
+    if (!c->store.path[0]) {
+        free(c->store.path);
+        if (asprintf(&c->store.path, "%s/berth.db", c->agent.state_dir) < 0) {
+            c->store.path = NULL;
+            ld->n_errors++;
+            conf_errors_add(ld->errs, "%s: out of memory", ld->path);
+            return -1;
+        }
+    }
+    /* TCP callers are only known by their signature. */
+    if (c->api.listen[0] && !c->api.credentials_file[0]) {
+        ld_error(ld, conf_api_line(c, "listen"), "api", "listen",
+                 "a TCP listener needs credentials-file (its requests must be "
+                 "signed with AWS SigV4)");
         return -1;
     }
 
@@ -732,6 +880,8 @@ void conf_free(struct conf *c)
     options_free(conf_agent_options, &c->agent);
     options_free(conf_tasks_options, &c->tasks);
     free(c->tasks.reserved);
+    options_free(conf_api_options, &c->api);
+    options_free(conf_store_options, &c->store);
     for (size_t i = 0; i < c->n_plugins; i++) {
         struct conf_plugin *p = &c->plugins[i];
         options_free(conf_plugin_host_options, p);

@@ -5,7 +5,7 @@
  * read "FILE:LINE: [SECTION] KEY: what was expected, what was found", FILE
  * being the path as given.
  *
- * Sections known today: [agent], [tasks] and [plugin NAME].  A plugin section's keys
+ * Sections known today: [agent], [api], [store], [tasks] and [plugin NAME].  A plugin section's keys
  * are kept raw (with their lines) because only the plugin's own option table,
  * known after dlopen, can check them; conf_plugin_error() formats errors for
  * them the same way. */
@@ -28,6 +28,30 @@ struct conf_agent {
     char *log_target; /* "stderr" or "syslog" */
     uint64_t shutdown_timeout_ms;
     uint64_t metrics_interval_ms;
+};
+
+#define CONF_API_KEYS 9
+/* [api]: the ECS API's listeners and limits (agent/api/api.h). */
+struct conf_api {
+    char *socket;      /* "" for none */
+    char *socket_mode; /* as written, e.g. "0660" */
+    char *socket_group; /* "" keeps the daemon's group */
+    char *listen;      /* TCP "host:port"; "" for none */
+    char *credentials_file;
+    uint64_t max_body;
+    uint64_t idle_timeout_ms;
+    uint64_t header_timeout_ms;
+    int64_t max_connections;
+    unsigned socket_mode_bits; /* socket_mode parsed (octal) */
+    int line;                  /* of [api]; 0 when absent */
+    int key_line[CONF_API_KEYS]; /* per key, in conf_api_options order */
+};
+
+/* [store]: the desired-state database (agent/store.h). */
+struct conf_store {
+    char *path; /* default STATE-DIR/berth.db */
+    int line;
+    int key_line[1];
 };
 
 /* [tasks]: how the agent runs tasks. */
@@ -63,6 +87,8 @@ struct conf_plugin {
 struct conf {
     char *path; /* absolute (not resolved through symlinks), for reloads */
     struct conf_agent agent;
+    struct conf_api api;
+    struct conf_store store;
     struct conf_tasks tasks;
     struct conf_plugin *plugins; /* in file order: the load order */
     size_t n_plugins;
@@ -75,6 +101,12 @@ struct conf_errors {
 
 /* Table of the [agent] keys (the source of berth.conf(5)). */
 extern const struct berth_option conf_agent_options[];
+/* Tables of the [api] and [store] keys. */
+extern const struct berth_option conf_api_options[];
+extern const struct berth_option conf_store_options[];
+/* Line of an [api] key (the section's line when the key was not set; 0
+ * when there is no [api] section), for messages about its value. */
+int conf_api_line(const struct conf *c, const char *key);
 /* Table of the [tasks] keys. */
 extern const struct berth_option conf_tasks_options[];
 /* Keys the host itself takes in a [plugin NAME] section. */

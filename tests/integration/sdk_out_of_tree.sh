@@ -44,7 +44,11 @@ ok "the installed header is clean C99 with -pedantic" sh -c \
 cat >"$T/berth.conf" <<EOF2
 [agent]
 plugin-dir = $T/src
+state-dir = $T/state
 shutdown-timeout = 2s
+
+[api]
+socket = $T/api.sock
 
 [plugin mine]
 file = myexample.so

@@ -195,13 +195,18 @@ start_httpd() {
     wait_for 10 test -S "$HTTPD_SOCK"
 }
 
-# write_conf FILE: the [agent] section the tests share, then stdin.
+# write_conf FILE: the [agent] section the tests share, then stdin; unless
+# stdin has its own [api], the API socket goes in $T (never the system's).
 write_conf() {
+    _body=$(cat)
     {
         printf '[agent]\ncluster = test\nplugin-dir = %s\nstate-dir = %s/state\n' \
             "$PLUGIN_DIR" "$T"
         printf 'shutdown-timeout = 3s\nmetrics-interval = 1s\nlog-level = %s\n\n' \
             "${LOG_LEVEL:-info}"
-        cat
+        printf '%s\n' "$_body"
+        if ! printf '%s\n' "$_body" | grep -q '^\[api\]'; then
+            printf '\n[api]\nsocket = %s/api.sock\n' "$T"
+        fi
     } >"$1"
 }

@@ -97,12 +97,18 @@ test_open(void)
 
     ok(plugin_open("n", plugin_file("new_minor"), &p, err, sizeof(err)) < 0 && !p,
        "plugin needing a newer minor refused");
-    like(err, "needs ABI 1.2 but berthd has 1.1", "newer minor: both versions named");
+    char want[128];
+    snprintf(want, sizeof want, "needs ABI %d.%d but berthd has %d.%d",
+             BERTH_PLUGIN_ABI_MAJOR, BERTH_PLUGIN_ABI_MINOR + 1,
+             BERTH_PLUGIN_ABI_MAJOR, BERTH_PLUGIN_ABI_MINOR);
+    like(err, want, "newer minor: both versions named");
     like(err, plugin_file("new_minor"), "newer minor: the file named");
 
     ok(plugin_open("m", plugin_file("other_major"), &p, err, sizeof(err)) < 0,
        "plugin of another major refused");
-    like(err, "plugin ABI 2.0 is not supported: berthd speaks ABI 1.1",
+    snprintf(want, sizeof want, "plugin ABI %d.0 is not supported: berthd speaks ABI %d.%d",
+             BERTH_PLUGIN_ABI_MAJOR + 1, BERTH_PLUGIN_ABI_MAJOR, BERTH_PLUGIN_ABI_MINOR);
+    like(err, want,
          "other major: both versions named");
 
     ok(plugin_open("d", plugin_file("no_descriptor"), &p, err, sizeof(err)) < 0,
