@@ -445,7 +445,15 @@ static void on_inspected(void *arg, enum berth_rt_code code,
         struct task_container *c = &t->containers[i];
         apply_info(t, (size_t)i, in);
         /* Set before the event that says so may come. */
-        if (in->state == BERTH_CTR_EXITED)
+        if (in->state == BERTH_CTR_EXITED && c->status == CTR_STOPPED &&
+            !c->has_exit_code) {
+            /* We stopped it: now we know how it ended. */
+            c->has_exit_code = true;
+            c->exit_code = in->exit_code;
+            if (in->oom_killed)
+                task_set_str(&c->reason, "OutOfMemoryError: Container killed due "
+                                         "to memory usage");
+        } else if (in->state == BERTH_CTR_EXITED)
             container_exited(t, (size_t)i, true, in->exit_code, in->oom_killed,
                              in->error && *in->error ? in->error : NULL);
         else if (in->state == BERTH_CTR_RUNNING && c->status == CTR_PENDING)
@@ -546,14 +554,15 @@ static void on_stopped(void *arg, enum berth_rt_code code, const char *msg)
     int i = TS(t)->cur;
 
     if (code == BERTH_RT_OK || code == BERTH_RT_NOT_FOUND) {
-        if (code == BERTH_RT_NOT_FOUND)
-            container_exited(t, (size_t)i, false, 0, false,
-                             "the container was gone from the engine");
-        else {
+        /* Stopped, whatever the inspect that follows says of how. */
+        container_exited(t, (size_t)i, false, 0, false,
+                         code == BERTH_RT_NOT_FOUND
+                             ? "the container was gone from the engine"
+                             : NULL);
+        if (code == BERTH_RT_OK) {
             inspect_now(t, (size_t)i); /* for the exit code */
             if (TS(t)->busy)
                 return;
-            container_exited(t, (size_t)i, false, 0, false, NULL);
         }
         persist(t);
         step(t);
