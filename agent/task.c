@@ -565,8 +565,9 @@ struct task *task_from_json(const char *json, const char *taskdef_json,
     cJSON_Delete(o);
     return t;
 bad:
-    snprintf(err, errlen, "the stored task lacks members the agent wrote, or "
-                          "does not match its definition");
+    snprintf(err, errlen, "the stored task %s lacks members the agent wrote, "
+             "holds values out of range, or does not match its definition",
+             jstr(o, "taskArn") ? jstr(o, "taskArn") : "(no taskArn)");
 fail:
     json_errors_clear(&errs);
     taskdef_free(td);

@@ -508,6 +508,8 @@ static void test_corrupt(void)
         err[0] = '\0';
         struct task *b = task_from_json(text, td, err, sizeof err);
         ok(!b && err[0], "%s: refused (%s)", muts[i].what, err);
+        if (i == 0)
+            like(err, t->arn, "the message names the stored task");
         task_free(b);
         free(text);
     }
