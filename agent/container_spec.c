@@ -136,6 +136,12 @@ static int env_file(struct env *e, const char *path, char *err, size_t errlen)
             break;
         }
     }
+    /* getline's -1 is also a read error (a folder gives EISDIR): not an
+     * empty file. */
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, errlen, "environment file %s: %s", path, strerror(errno));
+        rc = -1;
+    }
     if (line) {
         explicit_bzero(line, cap);
         free(line);
@@ -182,24 +188,37 @@ char *secret_read(const char *dir, const char *value_from, char *err,
         free(path);
         return NULL;
     }
-    free(path);
     for (;;) {
         if (len + 4096 + 1 > cap) {
-            char *grown = realloc(buf, cap = cap ? cap * 2 : 8192);
-            if (!grown)
-                break;
+            size_t ncap = cap ? cap * 2 : 8192;
+            char *grown = malloc(ncap);
+            if (!grown) {
+                snprintf(err, errlen, "out of memory");
+                goto fail;
+            }
+            /* Not realloc: the old copy must be wiped, not just freed. */
+            if (buf) {
+                memcpy(grown, buf, len);
+                explicit_bzero(buf, cap);
+                free(buf);
+            }
             buf = grown;
+            cap = ncap;
         }
         size_t r = fread(buf + len, 1, cap - len - 1, f);
         len += r;
         if (r == 0)
             break;
     }
-    fclose(f);
-    if (!buf) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+    /* A read error (a folder gives EISDIR) must not pass as a short or
+     * empty secret. */
+    if (ferror(f)) {
+        snprintf(err, errlen, "secret %s: cannot read %s: %s", value_from, path,
+                 strerror(errno));
+        goto fail;
     }
+    fclose(f);
+    free(path);
     buf[len] = '\0';
     /* A file written by an editor ends with one newline that is not part
      * of the secret. */
@@ -208,6 +227,14 @@ char *secret_read(const char *dir, const char *value_from, char *err,
     if (len && buf[len - 1] == '\r')
         buf[--len] = '\0';
     return buf;
+fail:
+    if (buf) {
+        explicit_bzero(buf, cap);
+        free(buf);
+    }
+    fclose(f);
+    free(path);
+    return NULL;
 }
 
 static int build_env(const struct taskdef_container *dc, const struct spec_opts *o,

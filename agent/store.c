@@ -153,7 +153,8 @@ static const char *const stmt_sql[S_COUNT] = {
                    " taskdef_json) VALUES (?1, ?2, ?3, ?4, ?5)"
                    " ON CONFLICT (arn) DO UPDATE SET"
                    " last_status = excluded.last_status,"
-                   " stopped_at = excluded.stopped_at, json = excluded.json",
+                   " stopped_at = excluded.stopped_at, json = excluded.json,"
+                   " taskdef_json = excluded.taskdef_json",
     [S_TASK_LOAD] = "SELECT json, taskdef_json FROM task"
                     " WHERE stopped_at IS NULL OR stopped_at >= ?1"
                     " ORDER BY rowid",

@@ -165,12 +165,15 @@ struct task *task_new(struct taskdef *td, const char *taskdef_json,
     t->desired_status = TASK_RUNNING;
     t->created_at_ms = now_ms;
     t->version = 1;
-    if (td->cpu_text)
-        t->cpu = strdup(td->cpu_text);
-    if (td->memory_text)
-        t->memory = strdup(td->memory_text);
+    /* In units and MiB, as the registered definition shows them, not as
+     * written ("0.5 vCPU"). */
+    if (td->cpu && asprintf(&t->cpu, "%lld", (long long)td->cpu) < 0)
+        t->cpu = NULL;
+    if (td->memory && asprintf(&t->memory, "%lld", (long long)td->memory) < 0)
+        t->memory = NULL;
     if (!t->id || !t->arn || !t->cluster_arn || !t->group || !t->taskdef_arn ||
         !t->family || !t->started_by || !t->taskdef_json ||
+        (td->cpu && !t->cpu) || (td->memory && !t->memory) ||
         containers_from_td(t) < 0) {
         task_free(t);
         return NULL;
@@ -196,7 +199,12 @@ enum task_health task_health(const struct task *t)
 
     for (size_t i = 0; i < t->n_containers; i++) {
         const struct task_container *c = &t->containers[i];
-        if (!c->essential || c->engine_health == BERTH_HEALTH_NONE)
+        /* The definition's check counts before the engine reports on it
+         * (not created yet): until then the task's health is unknown. */
+        bool checked = c->engine_health != BERTH_HEALTH_NONE ||
+                       (t->td && i < t->td->n_containers &&
+                        t->td->containers[i].has_health_check);
+        if (!c->essential || !checked)
             continue;
         any = true;
         if (container_health(c) == HEALTH_UNHEALTHY)
@@ -246,11 +254,12 @@ static cJSON *container_json(const struct task *t, const struct task_container *
     cJSON *o = cJSON_CreateObject();
     char *arn = NULL;
     const char *slash = strrchr(t->cluster_arn, '/');
+    const char *cl = strstr(t->cluster_arn, ":cluster/");
+    int prefix = cl ? (int)(cl - t->cluster_arn) : (int)strlen(t->cluster_arn);
     char buf[32];
 
-    if (asprintf(&arn, "%.*s:container/%s/%s/%s",
-                 (int)(strstr(t->cluster_arn, ":cluster/") - t->cluster_arn),
-                 t->cluster_arn, slash ? slash + 1 : "", t->id, c->name) >= 0) {
+    if (asprintf(&arn, "%.*s:container/%s/%s/%s", prefix, t->cluster_arn,
+                 slash ? slash + 1 : "", t->id, c->name) >= 0) {
         cJSON_AddStringToObject(o, "containerArn", arn);
         free(arn);
     }
@@ -384,15 +393,40 @@ static double jnum(const cJSON *o, const char *key, double def)
     return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
 
+/* A stored integer: def when absent; false when present but not a whole
+ * number within [lo, hi] (casting an out-of-range double is undefined). */
+static bool jint(const cJSON *o, const char *key, int64_t def, int64_t lo,
+                 int64_t hi, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+    *out = def;
+    if (!v)
+        return true;
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)lo) ||
+        !(v->valuedouble <= (double)hi))
+        return false;
+    *out = (int64_t)v->valuedouble;
+    return true;
+}
+
 static bool jbool(const cJSON *o, const char *key)
 {
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
-static int64_t jtime(const cJSON *o, const char *key)
+/* Times are stored in seconds (ECS's shape) up to year 10000. */
+#define MAX_TIME_S 253402300800.0
+
+static bool jtime(const cJSON *o, const char *key, int64_t *ms)
 {
     double s = jnum(o, key, 0);
-    return (int64_t)(s * 1000.0 + 0.5);
+
+    *ms = 0;
+    if (!(s >= 0 && s < MAX_TIME_S))
+        return false;
+    *ms = (int64_t)(s * 1000.0 + 0.5);
+    return true;
 }
 
 static int dup_opt(char **dst, const char *v)
@@ -423,18 +457,27 @@ static int container_from_json(struct task_container *c, const cJSON *o)
     }
     c->created = jbool(b, "created");
     c->essential = jbool(b, "essential");
-    c->engine_health = (enum berth_ctr_health)(int)jnum(b, "engineHealth", 0);
-    c->health_exit_code = (int)jnum(b, "healthExitCode", -1);
-    c->health_since_ms = (int64_t)jnum(b, "healthSince", 0);
-    c->restarts = (int)jnum(b, "restarts", 0);
-    c->started_at_ms = (int64_t)jnum(b, "startedAt", 0);
+    int64_t health, hexit, since, restarts, started, port;
+    if (!jint(b, "engineHealth", 0, BERTH_HEALTH_NONE, BERTH_HEALTH_UNHEALTHY, &health) ||
+        !jint(b, "healthExitCode", -1, INT32_MIN, INT32_MAX, &hexit) ||
+        !jint(b, "healthSince", 0, 0, INT64_C(1) << 53, &since) ||
+        !jint(b, "restarts", 0, 0, INT32_MAX, &restarts) ||
+        !jint(b, "startedAt", 0, 0, INT64_C(1) << 53, &started))
+        return -1;
+    c->engine_health = (enum berth_ctr_health)health;
+    c->health_exit_code = (int)hexit;
+    c->health_since_ms = since;
+    c->restarts = (int)restarts;
+    c->started_at_ms = started;
     const cJSON *bs = cJSON_GetObjectItemCaseSensitive(b, "bindings");
     size_t n = (size_t)cJSON_GetArraySize(bs), i = 0;
-    if (n != c->n_bindings)
+    if (!cJSON_IsArray(bs) || n != c->n_bindings)
         return -1;
     const cJSON *e;
     cJSON_ArrayForEach(e, bs) {
-        c->bindings[i].host_port = (uint16_t)jnum(e, "hostPort", 0);
+        if (!jint(e, "hostPort", 0, 0, 65535, &port))
+            return -1;
+        c->bindings[i].host_port = (uint16_t)port;
         c->bindings[i].dynamic = jbool(e, "dynamic");
         i++;
     }
@@ -482,7 +525,7 @@ struct task *task_from_json(const char *json, const char *taskdef_json,
         task_set_str(&t->taskdef_json, taskdef_json) < 0)
         goto bad;
     if (!t->arn || !t->cluster_arn || !t->taskdef_arn || !t->group || !t->id ||
-        !t->family)
+        !t->family || !strstr(t->cluster_arn, ":cluster/"))
         goto bad;
     int ls = task_status_parse(jstr(o, "lastStatus"));
     int ds = task_status_parse(jstr(o, "desiredStatus"));
@@ -490,16 +533,17 @@ struct task *task_from_json(const char *json, const char *taskdef_json,
         goto bad;
     t->last_status = (enum task_status)ls;
     t->desired_status = (enum task_status)ds;
-    t->revision = (int64_t)jnum(b, "revision", 0);
     t->sandbox_done = jbool(b, "sandboxDone");
-    t->version = (int64_t)jnum(o, "version", 1);
-    t->created_at_ms = jtime(o, "createdAt");
-    t->started_at_ms = jtime(o, "startedAt");
-    t->stopping_at_ms = jtime(o, "stoppingAt");
-    t->stopped_at_ms = jtime(o, "stoppedAt");
-    t->execution_stopped_at_ms = jtime(o, "executionStoppedAt");
-    t->pull_started_at_ms = jtime(o, "pullStartedAt");
-    t->pull_stopped_at_ms = jtime(o, "pullStoppedAt");
+    if (!jint(b, "revision", 0, 0, INT32_MAX, &t->revision) ||
+        !jint(o, "version", 1, 0, INT64_C(1) << 53, &t->version) ||
+        !jtime(o, "createdAt", &t->created_at_ms) ||
+        !jtime(o, "startedAt", &t->started_at_ms) ||
+        !jtime(o, "stoppingAt", &t->stopping_at_ms) ||
+        !jtime(o, "stoppedAt", &t->stopped_at_ms) ||
+        !jtime(o, "executionStoppedAt", &t->execution_stopped_at_ms) ||
+        !jtime(o, "pullStartedAt", &t->pull_started_at_ms) ||
+        !jtime(o, "pullStoppedAt", &t->pull_stopped_at_ms))
+        goto bad;
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(o, "tags");
     if (cJSON_IsArray(tags) && cJSON_GetArraySize(tags) > 0)
         t->tags = cJSON_Duplicate(tags, 1);
@@ -517,11 +561,13 @@ struct task *task_from_json(const char *json, const char *taskdef_json,
             goto bad;
         i++;
     }
+    json_errors_clear(&errs); /* ignored members (taskRoleArn...) */
     cJSON_Delete(o);
     return t;
 bad:
-    snprintf(err, errlen, "the stored task lacks members the agent wrote, or "
-                          "does not match its definition");
+    snprintf(err, errlen, "the stored task %s lacks members the agent wrote, "
+             "holds values out of range, or does not match its definition",
+             jstr(o, "taskArn") ? jstr(o, "taskArn") : "(no taskArn)");
 fail:
     json_errors_clear(&errs);
     taskdef_free(td);

@@ -101,7 +101,7 @@ struct task {
     bool sandbox_done;    /* internal: sandbox_create answered */
     struct task_container *containers; /* in task definition order */
     size_t n_containers;
-    char *cpu, *memory;   /* the task definition's, as text, or NULL */
+    char *cpu, *memory;   /* the definition's, in units and MiB, or NULL */
     cJSON *tags;          /* [{key, value}] or NULL */
 
     /* Not stored as ECS shows it: */
@@ -126,7 +126,8 @@ struct task *task_new(struct taskdef *td, const char *taskdef_json,
 void task_free(struct task *t);
 
 /* The task's health: the worst of its essential containers that have a
- * health check; UNKNOWN when none has one. */
+ * health check (in the definition, or the image's as the engine reports
+ * it); UNKNOWN when none has one.  A check not yet reported is UNKNOWN. */
 enum task_health task_health(const struct task *t);
 enum task_health container_health(const struct task_container *c);
 

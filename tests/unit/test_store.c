@@ -757,6 +757,169 @@ out:
     free(path);
 }
 
+/* ---- tasks ---- */
+
+/* store_task_load's rows as "json<td>|json<td>|...". */
+static void collect_task(void *arg, const char *json, const char *td)
+{
+    char *buf = arg;
+    size_t n = strlen(buf);
+    snprintf(buf + n, 1024 - n, "%s%s<%s>", n ? "|" : "", json, td);
+}
+
+static char *tasks_since(struct store *st, int64_t since)
+{
+    static char buf[1024];
+    buf[0] = '\0';
+    err[0] = '\0';
+    if (store_task_load(st, since, collect_task, buf, err, sizeof(err)) != STORE_OK) {
+        diag("load: %s", err);
+        return NULL;
+    }
+    return buf;
+}
+
+static enum store_rc put(struct store *st, const char *arn, const char *status,
+                         int64_t stopped, const char *json, const char *td)
+{
+    enum store_rc rc = store_task_put(st, arn, status, stopped, json, td, err,
+                                      sizeof(err));
+    if (rc != STORE_OK)
+        diag("put %s: %s", arn, err);
+    return rc;
+}
+
+static void test_tasks(const char *path)
+{
+    struct store *st = open_ok(path, "tasks database");
+    if (!st)
+        return;
+    ok(put(st, "arn:a", "RUNNING", 0, "{a1}", "{tdA}") == STORE_OK &&
+           put(st, "arn:b", "STOPPED", 1000, "{b1}", "{tdB}") == STORE_OK &&
+           put(st, "arn:c", "STOPPED", 5000, "{c1}", "{tdC}") == STORE_OK,
+       "put three tasks: one live, two stopped");
+    is_str(tasks_since(st, 0), "{a1}<{tdA}>|{b1}<{tdB}>|{c1}<{tdC}>",
+           "load from 0: all, oldest first, with their definitions");
+    is_str(tasks_since(st, 2000), "{a1}<{tdA}>|{c1}<{tdC}>",
+           "load since 2000: the live one and the one stopped after");
+    is_str(tasks_since(st, 5000), "{a1}<{tdA}>|{c1}<{tdC}>",
+           "the cutoff is inclusive");
+    is_str(tasks_since(st, 5001), "{a1}<{tdA}>", "after every stop: only the live one");
+
+    ok(put(st, "arn:a", "STOPPING", 0, "{a2}", "{tdA2}") == STORE_OK,
+       "put a again");
+    is_str(tasks_since(st, 5001), "{a2}<{tdA2}>",
+           "put replaces the record (json and definition), no second row");
+    char *n = raw_query(path, "SELECT count(*) FROM task");
+    is_str(n, "3", "still three rows");
+    free(n);
+    n = raw_query(path, "SELECT last_status FROM task WHERE arn = 'arn:a'");
+    is_str(n, "STOPPING", "last_status column updated");
+    free(n);
+    ok(put(st, "arn:a", "STOPPED", 3000, "{a3}", "{tdA2}") == STORE_OK,
+       "a stops at 3000");
+    is_str(tasks_since(st, 2000), "{a3}<{tdA2}>|{c1}<{tdC}>",
+           "a keeps its place (oldest first) and is loaded while within the cutoff");
+    is_str(tasks_since(st, 4000), "{c1}<{tdC}>", "and not after it");
+    ok(put(st, "arn:d", "PENDING", 0, "{d1}", "{tdD}") == STORE_OK, "put a live d");
+
+    ok(store_task_prune(st, 3000, err, sizeof(err)) == STORE_OK, "prune before 3000");
+    is_str(tasks_since(st, 0), "{a3}<{tdA2}>|{c1}<{tdC}>|{d1}<{tdD}>",
+           "only b (stopped at 1000) is gone; stopped at 3000 is not before 3000");
+    ok(store_task_prune(st, 4000, err, sizeof(err)) == STORE_OK, "prune before 4000");
+    is_str(tasks_since(st, 0), "{c1}<{tdC}>|{d1}<{tdD}>",
+           "a is gone; c (5000) and the live d stay");
+    ok(store_task_prune(st, INT64_MAX, err, sizeof(err)) == STORE_OK &&
+           strcmp(tasks_since(st, 0), "{d1}<{tdD}>") == 0,
+       "pruning everything stopped never removes a live task");
+    ok(put(st, "arn:e", "STOPPED", 9000, "{e1}", "{tdE}") == STORE_OK, "put a stopped e");
+    store_close(st);
+
+    st = open_ok(path, "tasks database reopened");
+    if (!st)
+        return;
+    is_str(tasks_since(st, 0), "{d1}<{tdD}>|{e1}<{tdE}>", "tasks survive close and reopen");
+    store_close(st);
+}
+
+/* Schema 1 as berthd 1 shipped it (copied from store.c's first migration:
+ * it must never change). */
+static const char v1_sql[] =
+    "CREATE TABLE td_family ("
+    "  family TEXT PRIMARY KEY NOT NULL,"
+    "  last_revision INTEGER NOT NULL"
+    ");"
+    "CREATE TABLE task_definition ("
+    "  family TEXT NOT NULL REFERENCES td_family(family),"
+    "  revision INTEGER NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'INACTIVE')),"
+    "  registered_at INTEGER NOT NULL,"
+    "  deregistered_at INTEGER,"
+    "  json TEXT NOT NULL,"
+    "  PRIMARY KEY (family, revision)"
+    ");"
+    "CREATE INDEX task_definition_status"
+    "  ON task_definition(status, family, revision);"
+    "CREATE TABLE td_tag ("
+    "  family TEXT NOT NULL,"
+    "  revision INTEGER NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  UNIQUE (family, revision, key),"
+    "  FOREIGN KEY (family, revision)"
+    "    REFERENCES task_definition(family, revision) ON DELETE CASCADE"
+    ");";
+
+static void test_migrate_v1(void)
+{
+    char *path = path_in("v1.db");
+    sqlite3 *db;
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, v1_sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db,
+                          "INSERT INTO td_family VALUES ('old', 3);"
+                          "INSERT INTO task_definition VALUES ('old', 3, 'ACTIVE',"
+                          "  1700000000000, NULL, '" JSON "');"
+                          "INSERT INTO td_tag VALUES ('old', 3, 'team', 'ops');"
+                          "PRAGMA user_version = 1;",
+                          NULL, NULL, NULL);
+    sqlite3_close(db);
+    if (!ok(rc == SQLITE_OK, "a schema 1 database with a task definition")) {
+        free(path);
+        return;
+    }
+    struct store *st = open_ok(path, "schema 1 database");
+    if (st) {
+        char *uv = raw_query(path, "PRAGMA user_version");
+        is_str(uv, "2", "migrated to schema 2");
+        free(uv);
+        struct store_taskdef td = {0};
+        ok(store_td_describe(st, "old:3", &td, err, sizeof(err)) == STORE_OK &&
+               td.registered_at_ms == 1700000000000 && strcmp(td.json, JSON) == 0,
+           "the task definition row is kept");
+        store_taskdef_free(&td);
+        struct store_tags tg = {0};
+        ok(store_tags_get(st, "old:3", &tg, err, sizeof(err)) == STORE_OK && tg.n == 1 &&
+               strcmp(tg.v[0].key, "team") == 0,
+           "its tags are kept");
+        store_tags_free(&tg);
+        ok(reg(st, "old") == 4, "the family's counter is kept: next is 4");
+        ok(put(st, "arn:t", "RUNNING", 0, "{t}", "{td}") == STORE_OK &&
+               strcmp(tasks_since(st, 0), "{t}<{td}>") == 0,
+           "tasks can be stored after the migration");
+        store_close(st);
+    }
+    st = open_ok(path, "migrated database reopened");
+    if (st) {
+        ok(strcmp(tasks_since(st, 0), "{t}<{td}>") == 0 && reg(st, "old") == 5,
+           "migration is not repeated; rows stay");
+        store_close(st);
+    }
+    free(path);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir)) {
@@ -778,6 +941,10 @@ int main(void)
     }
     char *list_db = path_in("list.db");
     test_list(list_db);
+    char *tasks_db = path_in("tasks.db");
+    test_tasks(tasks_db);
+    free(tasks_db);
+    test_migrate_v1();
     test_newer_version();
     test_not_a_database();
     test_corrupt();
