@@ -227,7 +227,7 @@ static int get_ports(const cJSON *v, const char *path, struct engine_spec *s,
     char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
     const cJSON *e, *m;
     int i = 0;
-    int64_t n;
+    int64_t n = 0;
     if (!cJSON_IsArray(v))
         return fail(pe, path, "expected an array of objects");
     if (cJSON_GetArraySize(v) &&
