@@ -47,6 +47,9 @@ void api_fail_store(struct api_call *c, enum store_rc rc, const char *err);
  * fraction).  status NULL: the record's own.  NULL when the stored text
  * does not parse (a damaged database). */
 cJSON *api_taskdef_json(const struct store_taskdef *td, const char *status);
+/* The include member of the Describe actions: only "TAGS" is known;
+ * others are errors at include[i]. */
+void api_check_include(struct jw *w, const struct jw_strv *include);
 /* [{"key":..,"value":..}] */
 cJSON *api_tags_json(const struct store_tags *t);
 

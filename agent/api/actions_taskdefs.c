@@ -171,22 +171,23 @@ deregister_td(struct api_call *c, const cJSON *input)
     store_taskdef_free(&rec);
 }
 
-static const char *const include_choices[] = {"TAGS", NULL};
+void
+api_check_include(struct jw *w, const struct jw_strv *include)
+{
+    for (size_t i = 0; i < include->n; i++)
+        if (strcmp(include->v[i], "TAGS") != 0) {
+            size_t back = jw_push_key(w, "include");
+            size_t back2 = jw_push_index(w, i);
+            jw_error_at(w, NULL, "expected TAGS, got \"%s\"", include->v[i]);
+            jw_pop(w, back2);
+            jw_pop(w, back);
+        }
+}
 
 static void
 check_include(struct jw *w, void *obj)
 {
-    struct ref_in *in = obj;
-
-    for (size_t i = 0; i < in->include.n; i++)
-        if (strcmp(in->include.v[i], "TAGS") != 0) {
-            size_t back = jw_push_key(w, "include");
-            size_t back2 = jw_push_index(w, i);
-            jw_error_at(w, NULL, "expected TAGS, got \"%s\"", in->include.v[i]);
-            jw_pop(w, back2);
-            jw_pop(w, back);
-        }
-    (void)include_choices;
+    api_check_include(w, &((struct ref_in *)obj)->include);
 }
 
 static const struct jw_field describe_fields[] = {

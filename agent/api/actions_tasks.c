@@ -239,11 +239,7 @@ struct describe_in {
 
 static void check_describe(struct jw *w, void *obj)
 {
-    struct describe_in *in = obj;
-
-    for (size_t i = 0; i < in->include.n; i++)
-        if (strcmp(in->include.v[i], "TAGS") != 0)
-            jw_error_at(w, "include", "expected TAGS, got \"%s\"", in->include.v[i]);
+    api_check_include(w, &((struct describe_in *)obj)->include);
 }
 
 static const struct jw_field describe_fields[] = {
