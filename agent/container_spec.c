@@ -531,13 +531,7 @@ char *sandbox_spec_json(const struct task *t, const struct spec_opts *so)
     free(name);
     cJSON_AddStringToObject(o, "network", net_mode(t->td));
     add_labels(o, t, NULL, so, NULL);
-    /* Every container's ports are the sandbox's. */
-    cJSON *a = cJSON_CreateArray();
-    if (t->td->network_mode == TASKDEF_NET_BRIDGE)
-        for (size_t i = 0; i < t->n_containers; i++)
-            for (size_t j = 0; j < t->containers[i].n_bindings; j++)
-                cJSON_AddItemToArray(a, port_json(&t->containers[i].bindings[j]));
-    cJSON_AddItemToObject(o, "ports", a);
+    add_ports(o, t, -1); /* every container's ports are the sandbox's */
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return out;

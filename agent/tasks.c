@@ -857,24 +857,28 @@ static struct task *owner(struct tasks *m, const struct berth_container_info *in
     return NULL;
 }
 
+/* A container being stopped then removed as an orphan. */
+struct orphan {
+    struct tasks *m;
+    char id[];
+};
+
 static void remove_orphan_done(void *arg, enum berth_rt_code code, const char *msg)
 {
-    char *id = arg;
+    struct orphan *o = arg;
     if (code != BERTH_RT_OK && code != BERTH_RT_NOT_FOUND)
-        log_warn("container.orphan_remove_failed", "id=%.12s msg=\"%s\"", id, msg);
-    free(id);
+        log_warn("container.orphan_remove_failed", "id=%.12s msg=\"%s\"", o->id, msg);
+    free(o);
 }
 
 static void remove_orphan_stopped(void *arg, enum berth_rt_code code, const char *msg)
 {
-    char *id = arg;
-    struct tasks *m = NULL;
+    struct orphan *o = arg;
 
     (void)code;
     (void)msg;
-    memcpy(&m, id + strlen(id) + 1, sizeof m);
-    if (runtime_remove(m->rt, id, remove_orphan_done, id) < 0)
-        free(id);
+    if (runtime_remove(o->m->rt, o->id, remove_orphan_done, o) < 0)
+        free(o);
 }
 
 /* A Berth container of no live task: left by a task that stopped while
@@ -882,16 +886,16 @@ static void remove_orphan_stopped(void *arg, enum berth_rt_code code, const char
 static void remove_orphan(struct tasks *m, const struct berth_container_info *in)
 {
     size_t len = strlen(in->id);
-    char *id = malloc(len + 1 + sizeof m);
+    struct orphan *o = malloc(sizeof *o + len + 1);
 
-    if (!id)
+    if (!o)
         return;
-    memcpy(id, in->id, len + 1);
-    memcpy(id + len + 1, &m, sizeof m);
+    o->m = m;
+    memcpy(o->id, in->id, len + 1);
     log_info("container.orphan", "id=%.12s name=%s task=%s", in->id,
              in->name ? in->name : "", label_of(in, LABEL_TASK_ARN));
-    if (runtime_stop(m->rt, in->id, 10, remove_orphan_stopped, id) < 0)
-        free(id);
+    if (runtime_stop(m->rt, in->id, 10, remove_orphan_stopped, o) < 0)
+        free(o);
 }
 
 static void apply_state(struct task *t, size_t i, const struct berth_container_info *in)
@@ -954,7 +958,6 @@ static void on_list(void *arg, enum berth_rt_code code,
     }
     for (size_t ti = 0; ti < m->n; ti++) {
         struct task *t = m->v[ti];
-        bool changed = false;
         if (t->last_status == TASK_STOPPED)
             continue;
         for (size_t i = 0; i < t->n_containers; i++) {
@@ -966,12 +969,9 @@ static void on_list(void *arg, enum berth_rt_code code,
             if (c->status != CTR_STOPPED)
                 container_exited(t, i, false, 0, false,
                                  "the container disappeared from the engine");
-            changed = true;
         }
-        if (t->sandbox_id && t->desired_status == TASK_STOPPED)
-            changed = true;
+        /* Saved whatever the listing changed, above or here. */
         persist(t);
-        (void)changed;
     }
     free(seen);
     m->engine_ready = true;
