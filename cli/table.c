@@ -7,6 +7,7 @@
 #include "cli/table.h"
 
 #define MIN_COL 4
+#define COMFORT_COL 12
 #define GAP 2
 
 struct cell {
@@ -94,27 +95,27 @@ size_t table_rows(const struct table *t)
     return t->nrows;
 }
 
-/* Narrows the widest columns, one character at a time, until the row fits
- * or nothing can narrow further. */
+/* Narrows the widest columns, one character at a time, until the row fits:
+ * first none below COMFORT_COL (ids and names stay readable, short
+ * columns such as statuses keep whole), then none below MIN_COL (headers
+ * are cut too). */
 static void fit(const struct table *t, size_t *w, size_t width)
 {
+    static const size_t floors[] = {COMFORT_COL, MIN_COL};
     size_t total = 0;
     for (size_t c = 0; c < t->ncols; c++)
         total += w[c] + (c ? GAP : 0);
-    while (total > width) {
-        size_t best = t->ncols;
-        for (size_t c = 0; c < t->ncols; c++) {
-            size_t floor = utf8_width(t->cells[c].text);
-            if (floor < MIN_COL)
-                floor = MIN_COL;
-            if (w[c] > floor && (best == t->ncols || w[c] > w[best]))
-                best = c;
+    for (size_t pass = 0; pass < 2; pass++)
+        while (total > width) {
+            size_t best = t->ncols;
+            for (size_t c = 0; c < t->ncols; c++)
+                if (w[c] > floors[pass] && (best == t->ncols || w[c] > w[best]))
+                    best = c;
+            if (best == t->ncols)
+                break;
+            w[best]--;
+            total--;
         }
-        if (best == t->ncols)
-            return;
-        w[best]--;
-        total--;
-    }
 }
 
 static void put_cell(const struct cell *cl, size_t w, int last, const struct table_opts *o,

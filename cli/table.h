@@ -3,9 +3,9 @@
  * Contract: a table has a header row and rows of the same number of cells
  * (copied).  table_print() pads every column to its widest cell, two spaces
  * apart, and when the whole is wider than opts->width it narrows the widest
- * columns first (never below their header, nor below 4 characters) and cuts
- * cells that no longer fit, marking the cut with an ellipsis ("…", or "~"
- * when not utf8).  Widths count UTF-8 characters, not bytes, so "→" is one
+ * columns first, none below 12 characters while others are wider, then
+ * none below 4; cells (headers included) that no longer fit are cut, the
+ * cut marked with an ellipsis ("…", or "~" when not utf8).  Widths count UTF-8 characters, not bytes, so "→" is one
  * column.  The last column is not padded.  Cells may carry a colour (an SGR
  * number such as "32"), used only when opts->color is set; colour never
  * counts towards widths. */

@@ -1,0 +1,209 @@
+#!/bin/bash
+# cli.sh: the berth command against a real berthd with the Docker plugin:
+# tables, --json, run --wait, stop, the API's errors shown verbatim, a
+# missing socket, exit codes, and every command's --help against
+# berth(1).  (The service commands wait for the services API: the lead
+# tests them once it has merged.)
+. "$top_srcdir/tests/lib/functions.sh"
+. "$top_srcdir/tests/lib/engines.sh"
+requires python3
+requires curl
+
+BERTH="$top_builddir/berth"
+ok "berth is built" test -x "$BERTH"
+
+# ---- no berthd needed: help, usage errors, the socket ----
+
+"$BERTH" --help >"$T/help" 2>&1
+is "berth --help exits 0" "$?" 0
+"$BERTH" --version >"$T/version" 2>&1
+like "berth --version names it" "$(cat "$T/version")" '^berth [0-9]+\.[0-9]+'
+"$BERTH" >/dev/null 2>&1
+is "berth without a command: usage, exit 2" "$?" 2
+out=$("$BERTH" frobnicate 2>&1)
+is "an unknown command exits 2" "$?" 2
+like "and says which" "$out" "no command 'frobnicate'"
+out=$("$BERTH" tasks --nope 2>&1)
+is "an unknown option exits 2" "$?" 2
+like "and names it" "$out" "berth tasks: unknown option '--nope'"
+out=$("$BERTH" run web --count 11 2>&1)
+is "--count out of range exits 2" "$?" 2
+like "and says the range" "$out" "--count: '11' is not a number from 1 to 10"
+
+# Each command's section of berth(1) documents its options (".BI \-\-x" or
+# ".B \-\-x" lines under ".SS berth CMD"); its --help must name each one.
+MAN="$top_srcdir/man/berth.1"
+ok "berth.1 exists" test -s "$MAN"
+cmds=$(sed -n 's/^\.SS "\{0,1\}berth \([a-z]*\).*/\1/p' "$MAN" | sort -u)
+ok "berth.1 has a section per command" test "$(printf '%s\n' $cmds | wc -l)" -ge 10
+for cmd in $(sed -n 's/^  \([a-z]*\)  .*/\1/p' "$T/help"); do
+    ok "berth.1 has a section for '$cmd'" grep -q "^\.SS \"\{0,1\}berth $cmd\b" "$MAN"
+done
+for cmd in $cmds; do
+    "$BERTH" "$cmd" --help >"$T/h.$cmd" 2>&1
+    is "berth $cmd --help exits 0" "$?" 0
+    "$BERTH" help "$cmd" | cmp -s - "$T/h.$cmd"
+    is "berth help $cmd says the same" "$?" 0
+    opts=$(awk -v s="berth $cmd" '
+        /^\.SS / { on = index($0, s) > 0 && substr($0, index($0, s) + length(s), 1) ~ /[ "]|^$/; next }
+        /^\.SH / { on = 0 }
+        on && /^\.BI? / { print }' "$MAN" | sed 's/\\-/-/g' |
+        grep -oE -- '(^| |")--?[a-z][a-z-]*' | tr -d ' "' | sort -u)
+    for o in $opts; do
+        ok "berth $cmd --help mentions $o" grep -q -- "$o\b" "$T/h.$cmd"
+    done
+    # And the other way round: what the help offers, the man page documents.
+    for o in $(grep -oE -- '(^|[ [])--[a-z][a-z-]*' "$T/h.$cmd" | tr -d ' [' | sort -u); do
+        printf '%s\n' $opts --socket --cluster --json --no-color --help | grep -qx -- "$o"
+        is "berth.1 documents berth $cmd $o" "$?" 0
+    done
+done
+
+out=$("$BERTH" --socket "$T/none.sock" tasks 2>&1)
+is "a missing socket exits 1" "$?" 1
+is "with a message naming the socket and what to check" "$out" \
+    "berth: cannot reach berthd at $T/none.sock: no such socket (is berthd running? does [api] socket in berth.conf name this path? use --socket or BERTH_SOCKET for another)"
+python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$T/stale.sock"
+out=$(BERTH_SOCKET="$T/stale.sock" "$BERTH" taskdefs 2>&1)
+is "a socket nobody listens on (from BERTH_SOCKET) exits 1" "$?" 1
+like "and says the connection was refused" "$out" "at $T/stale.sock: connection refused"
+
+# ---- a real berthd on Docker ----
+
+start_dockerd || exit 1
+build_busybox_image docker berth-test/busybox:1 || exit 1
+SOCK=$(engine_sock docker)
+CLUSTER=test-cli-$$
+write_conf "$T/berth.conf" <<EOF2
+[tasks]
+host-port-range = 46000-46999
+
+[plugin docker]
+socket = $SOCK
+EOF2
+sed -i "s/^cluster = test$/cluster = $CLUSTER/" "$T/berth.conf"
+cleanup_engine() {
+    ids=$(curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
+        --data-urlencode all=1 \
+        --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"]}" |
+        python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))')
+    for id in $ids; do
+        curl -s -X DELETE --unix-socket "$SOCK" "http://d/v1.41/containers/$id?force=1" >/dev/null
+    done
+}
+on_exit cleanup_engine
+export BERTH_SOCKET="$T/api.sock" NO_COLOR=1 COLUMNS=200
+b() { "$BERTH" "$@"; }
+
+ok "berthd starts with the Docker plugin" start_berthd "$T/berth.conf"
+ok "it lists the engine" wait_log 30 'event=tasks.reconciled'
+
+cat >"$T/web.json" <<'EOF2'
+{"family": "cliweb",
+ "containerDefinitions": [
+  {"name": "app", "image": "berth-test/busybox:1", "memory": 32,
+   "command": ["sh", "-c", "echo hi > /tmp/index.html; trap 'exit 0' TERM; httpd -f -p 8080 -h /tmp & wait"],
+   "portMappings": [{"containerPort": 8080}]}]}
+EOF2
+b run "$T/web.json" --wait >"$T/run.out" 2>"$T/run.err"
+is "berth run FILE --wait exits 0 once the task runs" "$?" 0
+is "it says it registered the file" "$(cat "$T/run.err")" "registered cliweb:1"
+like "and that the task started, then RUNNING" "$(tr '\n' ' ' <"$T/run.out")" \
+    "^started ([0-9a-f]{32}) \(cliweb:1\) .*\1 RUNNING $"
+TASK=$(sed -n 's/^started \([0-9a-f]*\) .*/\1/p' "$T/run.out")
+
+out=$(b taskdefs)
+is "berth taskdefs: the family with its latest revision" "$out" \
+"FAMILY  LATEST  ACTIVE-REVISIONS
+cliweb  1       1"
+TASK2=$(b run "$T/web.json" 2>/dev/null | sed -n 's/^started \([0-9a-f]*\) .*/\1/p') # a second revision, and a second task
+out=$(b taskdefs cliweb | awk '{print $1, $2}')
+is "berth taskdefs FAMILY: the revisions with their status" "$out" \
+"TASK-DEFINITION STATUS
+cliweb:1 ACTIVE
+cliweb:2 ACTIVE"
+
+port=$(b describe task "$TASK" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"][0]["containers"][0]["networkBindings"][0]["hostPort"])')
+ok "the task's host port comes from the range ($port)" test "$port" -ge 46000 -a "$port" -le 46999
+is "and answers" "$(curl -s "http://127.0.0.1:$port/index.html")" hi
+
+out=$(b tasks --family cliweb)
+is "berth tasks prints a header" "$(printf '%s\n' "$out" | head -1 | tr -s ' ')" \
+    "ID TASK-DEFINITION LAST DESIRED HEALTH STARTED PORTS"
+like "and the task, with its port as hostPort→containerPort" "$out" \
+    "^$TASK  cliweb:1 +RUNNING +RUNNING +[A-Z-]+ +[0-9]+s +$port→8080\$"
+is "two tasks of the family run" "$(printf '%s\n' "$out" | tail -n +2 | wc -l)" 2
+# Columns line up: every row starts its TASK-DEFINITION where the header does.
+col=$(printf '%s\n' "$out" | head -1 | awk '{print index($0, "TASK-DEFINITION")}')
+is "the columns are aligned" \
+    "$(printf '%s\n' "$out" | tail -n +2 | awk -v c="$col" 'substr($0, c, 7) != "cliweb:" {print "misaligned: " $0}')" ""
+narrow=$(COLUMNS=70 b tasks --family cliweb)
+is "at 70 columns no line is longer" \
+    "$(printf '%s\n' "$narrow" | python3 -c 'import sys; [print("long:", l) for l in sys.stdin.read().splitlines() if len(l) > 70]')" ""
+like "the ids are cut with an ellipsis" "$narrow" "^${TASK:0:9}… +cliweb:1 +RUNNING +RUNNING "
+like "and the header too" "$narrow" "^ID +TASK-DEFI… +LAST "
+
+json=$(b tasks --family cliweb --json)
+is "berth tasks --json parses, and holds the tasks" \
+    "$(printf '%s' "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["tasks"]), sorted(t["taskArn"].split("/")[-1] for t in d["tasks"])[0] in sys.argv[1:], d["failures"])' "$TASK" "$TASK2")" \
+    "2 True []"
+like "berth describe task shows key: value lines" "$(b describe task "$TASK")" \
+    "^lastStatus: +RUNNING$"
+like "with times as dates" "$(b describe task "$TASK")" \
+    "^startedAt: +20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8}$"
+
+out=$(b stop "$TASK" --reason "cli test")
+is "berth stop answers" "$?" 0
+like "and says so" "$out" "^stopping $TASK \(last status [A-Z]+, desired STOPPED\)$"
+stopped() { b tasks --stopped --family cliweb | grep -q "^$TASK .*STOPPED"; }
+ok "berth tasks --stopped lists it once stopped" wait_for 30 stopped
+is "with the reason given" \
+    "$(b describe task "$TASK" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"][0]["stoppedReason"])')" \
+    "cli test"
+
+# A task that stops with an error under --wait: exit 1 and the reason.
+cat >"$T/fail.json" <<'EOF2'
+{"family": "clifail", "containerDefinitions": [
+  {"name": "main", "image": "berth-test/busybox:1", "memory": 32,
+   "command": ["sh", "-c", "exit 3"]}]}
+EOF2
+out=$(b run "$T/fail.json" --wait 2>&1)
+is "run --wait of a task that exits 3 exits 1" "$?" 1
+like "and says why" "$out" "task [0-9a-f]{32} stopped: EssentialContainerExited: Essential container in task exited; main exited 3"
+
+# The API's errors as the API says them.
+printf '{"family":"bad","containerDefinitions":[{"name":"a","image":"x","memory":4,"portMappings":[{"containerPort":80,"hostPort":70000}]}]}' >"$T/bad.json"
+out=$(b run "$T/bad.json" 2>&1)
+is "a bad task definition exits 1" "$?" 1
+like "the API's error verbatim, with its JSON path" "$out" \
+    '^berth: ClientException: .*containerDefinitions\[0\]\.portMappings\[0\]\.hostPort'
+# api_error ACTION JSON: the API's own error, as berth should print it.
+api_error() {
+    curl -s --unix-socket "$T/api.sock" -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
+        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://d/ |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print("berth: %s: %s" % (d["__type"], d["message"]))'
+}
+want=$(api_error RunTask '{"taskDefinition":"nosuch"}')
+like "(the API refuses an unknown definition)" "$want" "^berth: ClientException: "
+is "RunTask of an unknown definition: exactly the API's type and message" \
+    "$(b run nosuch 2>&1)" "$want"
+out=$(b stop 0123456789abcdef0123456789abcdef 2>&1)
+is "stop of an unknown task exits 1" "$?" 1
+is "with the API's words" "$out" \
+    "$(api_error StopTask '{"task":"0123456789abcdef0123456789abcdef"}')"
+printf '{"family": "x",\n  "containerDefinitions": [}\n' >"$T/notjson.json"
+out=$(b run "$T/notjson.json" 2>&1)
+is "a file that is not JSON exits 2" "$?" 2
+like "naming the file, line and column" "$out" "^berth: $T/notjson.json:2:[0-9]+: not valid JSON$"
+out=$(b run "$T/missing.json" 2>&1)
+is "a missing file exits 2" "$?" 2
+is "naming it" "$out" "berth: $T/missing.json: cannot read the task definition: No such file or directory"
+
+for t in $(b tasks --json | python3 -c 'import json,sys; print(" ".join(t["taskArn"] for t in json.load(sys.stdin)["tasks"]))'); do
+    b stop "$t" >/dev/null
+done
+none() { [ "$(b tasks | wc -l)" = 1 ]; }
+ok "every task stopped" wait_for 30 none
+stop_berthd
+is "berthd exits 0" "$BERTHD_STATUS" 0
+done_testing
