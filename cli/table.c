@@ -153,8 +153,12 @@ void table_print(const struct table *t, const struct table_opts *o, FILE *f)
     if (o->width)
         fit(t, w, o->width);
     for (size_t r = 0; r <= t->nrows; r++) {
-        for (size_t c = 0; c < t->ncols; c++)
-            put_cell(&t->cells[r * t->ncols + c], w[c], c + 1 == t->ncols, o, f);
+        const struct cell *row = &t->cells[r * t->ncols];
+        size_t end = t->ncols; /* empty cells at the end: no trailing blanks */
+        while (end > 1 && !row[end - 1].text[0])
+            end--;
+        for (size_t c = 0; c < end; c++)
+            put_cell(&row[c], w[c], c + 1 == end, o, f);
         fputc('\n', f);
     }
     free(w);

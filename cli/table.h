@@ -6,7 +6,7 @@
  * columns first, none below 12 characters while others are wider, then
  * none below 4; cells (headers included) that no longer fit are cut, the
  * cut marked with an ellipsis ("…", or "~" when not utf8).  Widths count UTF-8 characters, not bytes, so "→" is one
- * column.  The last column is not padded.  Cells may carry a colour (an SGR
+ * column.  Lines end with no blanks.  Cells may carry a colour (an SGR
  * number such as "32"), used only when opts->color is set; colour never
  * counts towards widths. */
 #ifndef BERTH_CLI_TABLE_H
