@@ -202,9 +202,12 @@ static int wait_tasks(struct cli *c, cJSON *arns)
                     jstr(f, "reason") ? jstr(f, "reason") : "failure");
             rc = EXIT_FAIL;
         }
-        int i = 0;
         cJSON_ArrayForEach(task, cJSON_GetObjectItemCaseSensitive(all, "tasks")) {
-            const char *st = jstr(task, "lastStatus");
+            const char *st = jstr(task, "lastStatus"), *arn = jstr(task, "taskArn");
+            int i = 0; /* the task's place in arns: its last status */
+            while (i < n && !(arn && strcmp(arn, cJSON_GetStringValue(
+                                                     cJSON_GetArrayItem(arns, i))) == 0))
+                i++;
             if (!st)
                 st = "?";
             if (i < n && (!last[i] || strcmp(last[i], st) != 0)) {
@@ -222,7 +225,6 @@ static int wait_tasks(struct cli *c, cJSON *arns)
             } else if (strcmp(st, "RUNNING") != 0) {
                 done = 0;
             }
-            i++;
         }
         if (!done)
             sleep_s(1);

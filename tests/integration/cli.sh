@@ -94,6 +94,12 @@ cleanup_engine() {
 on_exit cleanup_engine
 export BERTH_SOCKET="$T/api.sock" NO_COLOR=1 COLUMNS=200
 b() { "$BERTH" "$@"; }
+# api_error ACTION JSON: the API's own error, as berth should print it.
+api_error() {
+    curl -s --unix-socket "$T/api.sock" -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
+        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://d/ |
+        python3 -c 'import json,sys; d=json.load(sys.stdin); print("berth: %s: %s" % (d["__type"], d["message"]))'
+}
 
 ok "berthd starts with the Docker plugin" start_berthd "$T/berth.conf"
 ok "it lists the engine" wait_log 30 'event=tasks.reconciled'
@@ -143,6 +149,19 @@ is "at 70 columns no line is longer" \
 like "the ids are cut with an ellipsis" "$narrow" "^${TASK:0:9}… +cliweb:1 +RUNNING +RUNNING "
 like "and the header too" "$narrow" "^ID +TASK-DEFI… +LAST "
 
+# On a terminal (script(1) gives one): colours, unless --no-color or NO_COLOR.
+if command -v script >/dev/null 2>&1; then
+    tty_out=$(env -u NO_COLOR script -qec "$BERTH tasks --family cliweb" /dev/null)
+    like "on a terminal, statuses are coloured" "$tty_out" $'\033\\[32mRUNNING\033\\[0m'
+    tty_out=$(env -u NO_COLOR script -qec "$BERTH tasks --family cliweb --no-color" /dev/null)
+    unlike "--no-color: none" "$tty_out" $'\033'
+    tty_out=$(NO_COLOR=1 script -qec "$BERTH tasks --family cliweb" /dev/null)
+    unlike "NO_COLOR: none" "$tty_out" $'\033'
+fi
+out=$(b --cluster nosuch-$$ tasks 2>&1)
+is "--cluster is sent: an unknown cluster exits 1" "$?" 1
+is "with the API's error" "$out" "$(api_error ListTasks "{\"cluster\":\"nosuch-$$\",\"desiredStatus\":\"RUNNING\"}")"
+
 json=$(b tasks --family cliweb --json)
 is "berth tasks --json parses, and holds the tasks" \
     "$(printf '%s' "$json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["tasks"]), sorted(t["taskArn"].split("/")[-1] for t in d["tasks"])[0] in sys.argv[1:], d["failures"])' "$TASK" "$TASK2")" \
@@ -177,12 +196,6 @@ out=$(b run "$T/bad.json" 2>&1)
 is "a bad task definition exits 1" "$?" 1
 like "the API's error verbatim, with its JSON path" "$out" \
     '^berth: ClientException: .*containerDefinitions\[0\]\.portMappings\[0\]\.hostPort'
-# api_error ACTION JSON: the API's own error, as berth should print it.
-api_error() {
-    curl -s --unix-socket "$T/api.sock" -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
-        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://d/ |
-        python3 -c 'import json,sys; d=json.load(sys.stdin); print("berth: %s: %s" % (d["__type"], d["message"]))'
-}
 want=$(api_error RunTask '{"taskDefinition":"nosuch"}')
 like "(the API refuses an unknown definition)" "$want" "^berth: ClientException: "
 is "RunTask of an unknown definition: exactly the API's type and message" \
