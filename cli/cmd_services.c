@@ -16,20 +16,10 @@
 
 #include "cli/cli.h"
 #include "cli/follow.h"
+#include "cli/views.h"
 
 #define DESCRIBE_MAX 10 /* DescribeServices takes at most 10 services */
 #define POLL_S 2.0
-
-static const cJSON *primary(const cJSON *service)
-{
-    const cJSON *d;
-    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(service, "deployments")) {
-        const char *s = jstr(d, "status");
-        if (s && strcmp(s, "PRIMARY") == 0)
-            return d;
-    }
-    return NULL;
-}
 
 static void move_items(cJSON *from, cJSON *to)
 {
@@ -128,24 +118,7 @@ int cmd_services(struct cli *c, int argc, char **argv)
         cJSON_Delete(all);
         return EXIT_OK;
     }
-    static const char *const head[] = {"NAME", "STATUS", "DESIRED", "RUNNING",
-                                       "PENDING", "TASK-DEFINITION", "ROLLOUT"};
-    struct table *t = table_new(7, head);
-    const cJSON *s;
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(all, "services")) {
-        char d[24], r[24], p[24];
-        snprintf(d, sizeof(d), "%ld", jlong(s, "desiredCount", 0));
-        snprintf(r, sizeof(r), "%ld", jlong(s, "runningCount", 0));
-        snprintf(p, sizeof(p), "%ld", jlong(s, "pendingCount", 0));
-        const char *rollout = jstr(primary(s), "rolloutState");
-        const char *row[] = {jstr(s, "serviceName") ? jstr(s, "serviceName") : "?",
-                             jstr(s, "status") ? jstr(s, "status") : "-",
-                             d, r, p, short_arn(jstr(s, "taskDefinition")),
-                             rollout ? rollout : "-"};
-        table_add(t, row);
-        table_color(t, 1, status_color(row[1]));
-        table_color(t, 6, status_color(rollout));
-    }
+    struct table *t = view_services(cJSON_GetObjectItemCaseSensitive(all, "services"));
     table_print(t, &c->tty, stdout);
     table_free(t);
     cJSON_Delete(all);
@@ -237,7 +210,7 @@ int cmd_deploy(struct cli *c, int argc, char **argv)
         return rc;
     FILE *o = c->json ? stderr : stdout;
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(out, "service");
-    const cJSON *p = primary(s);
+    const cJSON *p = service_primary(s);
     fprintf(o, "%s: deployment %s of %s started\n", service,
             jstr(p, "id") ? jstr(p, "id") : "?", short_arn(jstr(s, "taskDefinition")));
     if (!follow) {
@@ -309,15 +282,14 @@ int cmd_deploy(struct cli *c, int argc, char **argv)
 static void print_event(struct cli *c, const cJSON *e)
 {
     if (c->json) {
-        char *s = cJSON_PrintUnformatted(e);
-        printf("%s\n", s ? s : "{}");
-        cJSON_free(s);
+        char *j = cJSON_PrintUnformatted(e);
+        printf("%s\n", j ? j : "{}");
+        cJSON_free(j);
         return;
     }
-    char when[32];
-    const cJSON *at = cJSON_GetObjectItemCaseSensitive(e, "createdAt");
-    fmt_time(cJSON_IsNumber(at) ? at->valuedouble : 0, when, sizeof(when));
-    printf("%s  %s\n", when, jstr(e, "message") ? jstr(e, "message") : "");
+    char line[2048];
+    view_event(e, line, sizeof(line));
+    printf("%s\n", line);
 }
 
 int cmd_events(struct cli *c, int argc, char **argv)

@@ -6,58 +6,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/views.h"
 
 #define DESCRIBE_MAX 100 /* DescribeTasks takes at most 100 tasks */
 
 /* "32768→80,32769→53/udp" from the containers' networkBindings. */
-static void ports(const cJSON *task, int utf8, char *buf, size_t n)
-{
-    const cJSON *ct, *b;
-    size_t used = 0;
-    buf[0] = '\0';
-    cJSON_ArrayForEach(ct, cJSON_GetObjectItemCaseSensitive(task, "containers"))
-        cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(ct, "networkBindings")) {
-            const char *proto = jstr(b, "protocol");
-            int w = snprintf(buf + used, n - used, "%s%ld%s%ld%s", used ? "," : "",
-                             jlong(b, "hostPort", 0), utf8 ? "\xe2\x86\x92" : "->",
-                             jlong(b, "containerPort", 0),
-                             proto && strcmp(proto, "udp") == 0 ? "/udp" : "");
-            if (w < 0 || (size_t)w >= n - used)
-                return;
-            used += (size_t)w;
-        }
-}
-
-static double jtime(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-static void task_table(struct cli *c, const cJSON *tasks)
-{
-    static const char *const head[] = {"ID", "TASK-DEFINITION", "LAST", "DESIRED",
-                                       "HEALTH", "STARTED", "PORTS"};
-    struct table *t = table_new(7, head);
-    const cJSON *task;
-    cJSON_ArrayForEach(task, tasks) {
-        char age[16], p[512];
-        fmt_age(jtime(task, "startedAt"), age, sizeof(age));
-        ports(task, c->tty.utf8, p, sizeof(p));
-        const char *last = jstr(task, "lastStatus"), *health = jstr(task, "healthStatus");
-        const char *row[] = {short_arn(jstr(task, "taskArn")),
-                             short_arn(jstr(task, "taskDefinitionArn")),
-                             last ? last : "-",
-                             jstr(task, "desiredStatus") ? jstr(task, "desiredStatus") : "-",
-                             health ? health : "-", age, p[0] ? p : "-"};
-        table_add(t, row);
-        table_color(t, 2, status_color(last));
-        table_color(t, 4, status_color(health));
-    }
-    table_print(t, &c->tty, stdout);
-    table_free(t);
-}
-
 /* DescribeTasks of arns (any number), merged in one output object. */
 static int describe_tasks(struct cli *c, const cJSON *arns, cJSON **merged)
 {
@@ -146,36 +99,13 @@ int cmd_tasks(struct cli *c, int argc, char **argv)
     if (c->json)
         cli_print_json(all);
     else
-        task_table(c, cJSON_GetObjectItemCaseSensitive(all, "tasks"));
+    {
+        struct table *t = view_tasks(cJSON_GetObjectItemCaseSensitive(all, "tasks"), c->tty.utf8);
+        table_print(t, &c->tty, stdout);
+        table_free(t);
+    }
     cJSON_Delete(all);
     return EXIT_OK;
-}
-
-/* A stopped task "stopped with an error": it failed to start, or one of
- * its containers exited non-zero (or has no exit code but a reason). */
-static int stopped_badly(const cJSON *task, char *why, size_t n)
-{
-    const char *code = jstr(task, "stopCode"), *reason = jstr(task, "stoppedReason");
-    const cJSON *ct;
-    int bad = code && strcmp(code, "TaskFailedToStart") == 0;
-    size_t used = (size_t)snprintf(why, n, "%s: %s", code ? code : "stopped",
-                                   reason ? reason : "no reason given");
-    cJSON_ArrayForEach(ct, cJSON_GetObjectItemCaseSensitive(task, "containers")) {
-        const cJSON *ec = cJSON_GetObjectItemCaseSensitive(ct, "exitCode");
-        const char *cr = jstr(ct, "reason"), *name = jstr(ct, "name");
-        if (cJSON_IsNumber(ec) && ec->valuedouble != 0) {
-            bad = 1;
-            if (used < n)
-                used += (size_t)snprintf(why + used, n - used, "; %s exited %ld",
-                                         name ? name : "?", (long)ec->valuedouble);
-        } else if (!cJSON_IsNumber(ec) && cr) {
-            bad = 1;
-            if (used < n)
-                used += (size_t)snprintf(why + used, n - used, "; %s: %s",
-                                         name ? name : "?", cr);
-        }
-    }
-    return bad;
 }
 
 /* Polls the tasks until each is RUNNING or STOPPED, printing each change of
@@ -217,7 +147,7 @@ static int wait_tasks(struct cli *c, cJSON *arns)
             }
             if (strcmp(st, "STOPPED") == 0) {
                 char why[1024];
-                if (stopped_badly(task, why, sizeof(why))) {
+                if (task_stopped_badly(task, why, sizeof(why))) {
                     fprintf(stderr, "berth: task %s stopped: %s\n",
                             short_arn(jstr(task, "taskArn")), why);
                     rc = EXIT_FAIL;
