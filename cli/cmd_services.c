@@ -341,15 +341,11 @@ int cmd_events(struct cli *c, int argc, char **argv)
         return EXIT_OK;
     }
     /* The ids shown (or skipped by -n) so far: only newer ones print. */
-    char **seen = NULL;
-    size_t nseen = 0;
+    struct lines seen = {0};
     const cJSON *e;
-    cJSON_ArrayForEach(e, events) {
-        if (!jstr(e, "id"))
-            continue;
-        seen = realloc(seen, (nseen + 1) * sizeof(*seen));
-        seen[nseen++] = strdup(jstr(e, "id"));
-    }
+    cJSON_ArrayForEach(e, events)
+        if (jstr(e, "id"))
+            lines_add(&seen, "%s", jstr(e, "id"));
     cJSON_Delete(s);
     signal(SIGINT, on_int);
     rc = EXIT_OK;
@@ -366,19 +362,16 @@ int cmd_events(struct cli *c, int argc, char **argv)
             e = cJSON_GetArrayItem(events, i);
             const char *id = jstr(e, "id");
             size_t j = 0;
-            while (id && j < nseen && strcmp(seen[j], id) != 0)
+            while (id && j < seen.n && strcmp(seen.v[j], id) != 0)
                 j++;
-            if (!id || j < nseen)
+            if (!id || j < seen.n)
                 continue;
-            seen = realloc(seen, (nseen + 1) * sizeof(*seen));
-            seen[nseen++] = strdup(id);
+            lines_add(&seen, "%s", id);
             print_event(c, e);
         }
         fflush(stdout);
         cJSON_Delete(s);
     }
-    for (size_t j = 0; j < nseen; j++)
-        free(seen[j]);
-    free(seen);
+    lines_clear(&seen);
     return rc;
 }

@@ -118,9 +118,9 @@ int follow_start(struct follow *f, const cJSON *service)
     return 0;
 }
 
-static enum follow_rc fail(struct follow *f, struct lines *out, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static enum follow_rc fail(struct follow *f, struct lines *out, const char *fmt, ...)
+static enum follow_rc fail(struct follow *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static enum follow_rc fail(struct follow *f, const char *fmt, ...)
 {
     va_list ap;
     free(f->reason);
@@ -128,7 +128,6 @@ static enum follow_rc fail(struct follow *f, struct lines *out, const char *fmt,
     if (vasprintf(&f->reason, fmt, ap) < 0)
         abort();
     va_end(ap);
-    (void)out;
     return FOLLOW_FAILED;
 }
 
@@ -143,15 +142,15 @@ enum follow_rc follow_step(struct follow *f, const cJSON *service, struct lines 
     if (!name)
         name = "service";
     if (status && strcmp(status, "ACTIVE") != 0)
-        return fail(f, out, "service %s is %s", name, status);
+        return fail(f, "service %s is %s", name, status);
     mine = deployment(service, "id", f->deployment_id);
     if (!mine) {
         const cJSON *p = deployment(service, "status", "PRIMARY");
         if (p)
-            return fail(f, out, "deployment %s was replaced by deployment %s (%s)",
+            return fail(f, "deployment %s was replaced by deployment %s (%s)",
                         f->deployment_id, str(p, "id") ? str(p, "id") : "?",
                         str(p, "taskDefinition") ? str(p, "taskDefinition") : "?");
-        return fail(f, out, "deployment %s is gone from service %s", f->deployment_id,
+        return fail(f, "deployment %s is gone from service %s", f->deployment_id,
                     name);
     }
     cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(service, "deployments"))
@@ -161,10 +160,11 @@ enum follow_rc follow_step(struct follow *f, const cJSON *service, struct lines 
     const char *rollout = str(mine, "rolloutState");
     long running = num(mine, "runningCount"), desired = num(mine, "desiredCount");
     long pending = num(mine, "pendingCount"), failed = num(mine, "failedTasks");
-    char *line;
-    if (asprintf(&line, "%s: %ld/%ld running, %ld pending%s%.0ld%s, %ld old task%s left%s%s",
-                 name, running, desired, pending, failed ? ", " : "", failed,
-                 failed ? " failed" : "", old, old == 1 ? "" : "s",
+    char *line, failed_part[32] = "";
+    if (failed)
+        snprintf(failed_part, sizeof(failed_part), ", %ld failed", failed);
+    if (asprintf(&line, "%s: %ld/%ld running, %ld pending%s, %ld old task%s left%s%s",
+                 name, running, desired, pending, failed_part, old, old == 1 ? "" : "s",
                  rollout ? ", " : "", rollout ? rollout : "") < 0)
         abort();
     if (!f->last || strcmp(f->last, line) != 0) {
@@ -178,7 +178,7 @@ enum follow_rc follow_step(struct follow *f, const cJSON *service, struct lines 
 
     if (rollout && strcmp(rollout, "FAILED") == 0) {
         const char *why = str(mine, "rolloutStateReason");
-        return fail(f, out, "%s", why ? why : "the deployment FAILED (no reason given)");
+        return fail(f, "%s", why ? why : "the deployment FAILED (no reason given)");
     }
     if (rollout && strcmp(rollout, "COMPLETED") == 0)
         return FOLLOW_DONE;
