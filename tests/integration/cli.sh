@@ -9,7 +9,8 @@
 requires python3
 requires curl
 
-BERTH="$top_builddir/berth"
+# BERTH may name another build's berth (an ASan one, say).
+: "${BERTH:=$top_builddir/berth}"
 ok "berth is built" test -x "$BERTH"
 
 # ---- no berthd needed: help, usage errors, the socket ----
@@ -118,6 +119,11 @@ like "and that the task started, then RUNNING" "$(tr '\n' ' ' <"$T/run.out")" \
     "^started ([0-9a-f]{32}) \(cliweb:1\) .*\1 RUNNING $"
 TASK=$(sed -n 's/^started \([0-9a-f]*\) .*/\1/p' "$T/run.out")
 
+out=$(b describe taskdef cliweb:1)
+like "berth describe taskdef: key/value lines" "$out" "^taskDefinitionArn: +arn:aws:ecs:[^ ]*:task-definition/cliweb:1$"
+like "nested ones indented" "$out" "^  portMappings\[0\]:$"
+is "berth taskdefs --json parses: the families" \
+    "$(b taskdefs --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["families"])')" "['cliweb']"
 out=$(b taskdefs)
 is "berth taskdefs: the family with its latest revision" "$out" \
 "FAMILY  LATEST  ACTIVE-REVISIONS
@@ -179,6 +185,17 @@ ok "berth tasks --stopped lists it once stopped" wait_for 30 stopped
 is "with the reason given" \
     "$(b describe task "$TASK" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"][0]["stoppedReason"])')" \
     "cli test"
+
+# FAMILY:REV, --count, --wait --json: progress on stderr, DescribeTasks on stdout.
+b run cliweb:2 --count 2 --wait --json >"$T/wait.json" 2>"$T/wait.err"
+is "berth run FAMILY:REV --count 2 --wait --json exits 0" "$?" 0
+is "stdout is DescribeTasks' output with both tasks RUNNING" \
+    "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sorted(t["lastStatus"] for t in d["tasks"]), sorted(set(t["taskDefinitionArn"].split("/")[-1] for t in d["tasks"])))' "$T/wait.json")" \
+    "['RUNNING', 'RUNNING'] ['cliweb:2']"
+is "stderr has each task's RUNNING line" "$(grep -c ' RUNNING$' "$T/wait.err")" 2
+for t in $(python3 -c 'import json,sys; print(" ".join(t["taskArn"] for t in json.load(open(sys.argv[1]))["tasks"]))' "$T/wait.json"); do
+    b stop "$t" >/dev/null
+done
 
 # A task that stops with an error under --wait: exit 1 and the reason.
 cat >"$T/fail.json" <<'EOF2'
