@@ -197,15 +197,16 @@ for t in $(python3 -c 'import json,sys; print(" ".join(t["taskArn"] for t in jso
     b stop "$t" >/dev/null
 done
 
-# A task that stops with an error under --wait: exit 1 and the reason.
+# A task that stops with an error under --wait (its image does not exist,
+# so it never runs): exit 1 and the reason.
 cat >"$T/fail.json" <<'EOF2'
 {"family": "clifail", "containerDefinitions": [
-  {"name": "main", "image": "berth-test/busybox:1", "memory": 32,
-   "command": ["sh", "-c", "exit 3"]}]}
+  {"name": "main", "image": "berth-test/nope:1", "memory": 32}]}
 EOF2
 out=$(b run "$T/fail.json" --wait 2>&1)
-is "run --wait of a task that exits 3 exits 1" "$?" 1
-like "and says why" "$out" "task [0-9a-f]{32} stopped: EssentialContainerExited: Essential container in task exited; main exited 3"
+is "run --wait of a task that cannot start exits 1" "$?" 1
+like "and says why" "$out" \
+    "task [0-9a-f]{32} stopped: TaskFailedToStart: CannotPullContainerError: .*berth-test/nope:1"
 
 # The API's errors as the API says them.
 printf '{"family":"bad","containerDefinitions":[{"name":"a","image":"x","memory":4,"portMappings":[{"containerPort":80,"hostPort":70000}]}]}' >"$T/bad.json"
