@@ -160,74 +160,18 @@ static void on_int(int sig)
     interrupted = 1;
 }
 
-int cmd_deploy(struct cli *c, int argc, char **argv)
+/* Follows the deployment UpdateService started (s: its service) until it
+ * ends, the timeout (seconds, 0: none) passes or the user interrupts. */
+static int follow_deployment(struct cli *c, const char *service, const cJSON *s,
+                             long timeout, FILE *o)
 {
-    static const struct option opts[] = {
-        {"force", no_argument, NULL, 'f'},
-        {"no-follow", no_argument, NULL, 'N'},
-        {"timeout", required_argument, NULL, 't'},
-        {NULL, 0, NULL, 0},
-    };
-    const struct command *self = command_find("deploy");
-    int force = 0, follow = 1, rc = 0, k;
-    long timeout = 30 * 60;
-    char *arn = NULL;
-
-    while ((k = cli_getopt(c, self, argc, argv, "", opts, &rc)) != -1) {
-        switch (k) {
-        case -2: return rc;
-        case 'f': force = 1; break;
-        case 'N': follow = 0; break;
-        case 't':
-            if ((timeout = parse_duration(optarg)) < 0)
-                return cli_usage(self, "--timeout: '%s' is not a duration (90s, 10m, 1h)",
-                                 optarg);
-            break;
-        }
-    }
-    if (optind == argc)
-        return cli_usage(self, "a SERVICE is needed");
-    if (argc - optind > 2)
-        return cli_usage(self, "unexpected argument '%s'", argv[optind + 2]);
-    const char *service = argv[optind], *ref = argc - optind == 2 ? argv[optind + 1] : NULL;
-    if (!ref && !force)
-        return cli_usage(self, "nothing to deploy: give FILE or FAMILY[:REV], or --force");
-    if (ref && cli_is_file(ref)) {
-        if ((rc = cli_register_file(c, ref, &arn)) != 0)
-            return rc;
-        ref = arn;
-    }
-
-    cJSON *in = cJSON_CreateObject(), *out;
-    cJSON_AddStringToObject(in, "service", service);
-    if (ref)
-        cJSON_AddStringToObject(in, "taskDefinition", ref);
-    if (force)
-        cJSON_AddBoolToObject(in, "forceNewDeployment", 1);
-    rc = cli_call(c, "UpdateService", in, &out);
-    free(arn);
-    if (rc)
-        return rc;
-    FILE *o = c->json ? stderr : stdout;
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(out, "service");
-    const cJSON *p = service_primary(s);
-    fprintf(o, "%s: deployment %s of %s started\n", service,
-            jstr(p, "id") ? jstr(p, "id") : "?", short_arn(jstr(s, "taskDefinition")));
-    if (!follow) {
-        if (c->json)
-            cli_print_json(out);
-        cJSON_Delete(out);
-        return EXIT_OK;
-    }
-
+    int rc;
     struct follow f;
     if (follow_start(&f, s) < 0) {
         fprintf(stderr, "berth: %s: %s\n", service, f.reason);
         follow_free(&f);
-        cJSON_Delete(out);
         return EXIT_FAIL;
     }
-    cJSON_Delete(out);
     signal(SIGINT, on_int);
     double deadline = timeout ? now_mono() + (double)timeout : 0;
     enum follow_rc fr = FOLLOW_PROGRESS;
@@ -276,6 +220,100 @@ int cmd_deploy(struct cli *c, int argc, char **argv)
         cJSON_Delete(last);
     }
     follow_free(&f);
+    return rc;
+}
+
+int cmd_deploy(struct cli *c, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"force", no_argument, NULL, 'f'},
+        {"no-follow", no_argument, NULL, 'N'},
+        {"timeout", required_argument, NULL, 't'},
+        {NULL, 0, NULL, 0},
+    };
+    const struct command *self = command_find("deploy");
+    int force = 0, follow = 1, rc = 0, k;
+    long timeout = 30 * 60;
+    char *arn = NULL;
+
+    while ((k = cli_getopt(c, self, argc, argv, "", opts, &rc)) != -1) {
+        switch (k) {
+        case -2: return rc;
+        case 'f': force = 1; break;
+        case 'N': follow = 0; break;
+        case 't':
+            if ((timeout = parse_duration(optarg)) < 0)
+                return cli_usage(self, "--timeout: '%s' is not a duration (90s, 10m, 1h)",
+                                 optarg);
+            break;
+        }
+    }
+    if (optind == argc)
+        return cli_usage(self, "a SERVICE is needed");
+    if (argc - optind > 2)
+        return cli_usage(self, "unexpected argument '%s'", argv[optind + 2]);
+    const char *service = argv[optind], *ref = argc - optind == 2 ? argv[optind + 1] : NULL;
+    /* The PRIMARY deployment before: if it is still PRIMARY after
+     * UpdateService, nothing new was started. */
+    cJSON *before = describe_one(c, service);
+    if (!before)
+        return EXIT_FAIL;
+    char *before_id = jstr(service_primary(before), "id")
+                          ? strdup(jstr(service_primary(before), "id")) : NULL;
+    if (!ref && !force) {
+        /* The latest ACTIVE revision of the family the service runs: ECS
+         * takes a bare family to mean that. */
+        const char *td = short_arn(jstr(before, "taskDefinition"));
+        const char *colon = strchr(td, ':');
+        arn = strndup(td, colon ? (size_t)(colon - td) : strlen(td));
+        ref = arn;
+    } else if (ref && cli_is_file(ref)) {
+        rc = cli_register_file(c, ref, &arn);
+        ref = arn;
+    }
+    cJSON_Delete(before);
+    if (rc) {
+        free(before_id);
+        return rc;
+    }
+
+    cJSON *in = cJSON_CreateObject(), *out;
+    cJSON_AddStringToObject(in, "service", service);
+    if (ref)
+        cJSON_AddStringToObject(in, "taskDefinition", ref);
+    if (force)
+        cJSON_AddBoolToObject(in, "forceNewDeployment", 1);
+    rc = cli_call(c, "UpdateService", in, &out);
+    free(arn);
+    if (rc) {
+        free(before_id);
+        return rc;
+    }
+    FILE *o = c->json ? stderr : stdout;
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(out, "service");
+    const cJSON *p = service_primary(s);
+    int same = before_id && jstr(p, "id") && strcmp(before_id, jstr(p, "id")) == 0;
+    free(before_id);
+    if (same) {
+        /* UpdateService started nothing: the definition is the one running. */
+        fprintf(o, "%s: no new deployment: it already runs %s (--force deploys it again)\n",
+                service, short_arn(jstr(s, "taskDefinition")));
+        if (c->json)
+            cli_print_json(out);
+        cJSON_Delete(out);
+        return EXIT_OK;
+    }
+    fprintf(o, "%s: deployment %s of %s started\n", service,
+            jstr(p, "id") ? jstr(p, "id") : "?", short_arn(jstr(s, "taskDefinition")));
+    if (!follow) {
+        if (c->json)
+            cli_print_json(out);
+        cJSON_Delete(out);
+        return EXIT_OK;
+    }
+
+    rc = follow_deployment(c, service, s, timeout, o);
+    cJSON_Delete(out);
     return rc;
 }
 

@@ -88,7 +88,9 @@ const struct command commands[] = {
      "\n"
      "Starts a deployment of SERVICE (UpdateService): with FILE, the task\n"
      "definition in it is registered first; with FAMILY[:REV], that one;\n"
-     "with --force alone, the same definition again.  Then follows the\n"
+     "with neither, the latest active revision of the family the service\n"
+     "runs; with --force alone, the same definition again.  When nothing\n"
+     "changes (no new deployment), it says so and exits 0.  Else it follows the\n"
      "deployment, printing a line when its counts change and each new service\n"
      "event, until it is COMPLETED (exit 0), FAILED (prints the reason, exit 1)\n"
      "or the timeout passes (exit 1).\n"
@@ -103,6 +105,7 @@ const struct command commands[] = {
      "Examples:\n"
      "  berth deploy web web.json\n"
      "  berth deploy web web:4 --timeout 5m\n"
+     "  berth deploy web                 # the family's latest revision\n"
      "  berth deploy web --force --no-follow\n" GLOBALS},
     {"events", cmd_events, "show a service's events",
      "Usage: berth events SERVICE [-n N] [--follow] [--json]\n"
