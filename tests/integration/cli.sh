@@ -105,6 +105,15 @@ api_error() {
 ok "berthd starts with the Docker plugin" start_berthd "$T/berth.conf"
 ok "it lists the engine" wait_log 30 'event=tasks.reconciled'
 
+# A user who may not use the socket (nobody: not in its group) is told so.
+if command -v runuser >/dev/null 2>&1 && [ "$(id -u)" = 0 ] &&
+    runuser -u nobody -- test -x "$BERTH" 2>/dev/null; then
+    out=$(runuser -u nobody -- "$BERTH" --socket "$T/api.sock" tasks 2>&1)
+    is "a socket we may not use exits 1" "$?" 1
+    is "and says to check its mode and group" "$out" \
+        "berth: cannot reach berthd at $T/api.sock: permission denied (the socket's mode and group are [api] socket-mode and socket-group in berth.conf: join that group or run as root)"
+fi
+
 cat >"$T/web.json" <<'EOF2'
 {"family": "cliweb",
  "containerDefinitions": [
