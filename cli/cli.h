@@ -42,7 +42,6 @@ enum {
     OPT_CLUSTER,
     OPT_JSON,
     OPT_NO_COLOR,
-    OPT_COLOR_ALWAYS, /* not used by people: reserved */
     OPT_VERSION,
 };
 /* Like getopt_long on the command's options plus the global ones (which
