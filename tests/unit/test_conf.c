@@ -248,12 +248,12 @@ static void test_agent_errors(void)
                "[agent]\ncluster = a\n[plugin p]\n[agent]\ncluster = b\n",
                "t.conf:4: duplicate section [agent] (first on line 1)\n");
     load_fails("unknown section", "[foo]\nx = 1\n",
-               "t.conf:1: unknown section [foo]; known: [agent], [api], [store], [tasks], [plugin NAME]\n");
+               "t.conf:1: unknown section [foo]; known: [agent], [api], [store], [tasks], [metadata], [plugin NAME]\n");
     load_fails("[agent] with a name", "[agent x]\ncluster = a\n",
                "t.conf:1: section [agent x]: [agent] takes no name\n");
     load_fails("key before any section", "\ncluster = a\n[agent]\n",
                "t.conf:2: cluster: key outside any section; expected a section "
-               "header first (known: [agent], [api], [store], [tasks], [plugin NAME])\n");
+               "header first (known: [agent], [api], [store], [tasks], [metadata], [plugin NAME])\n");
 
     load_fails("shutdown-timeout below range", "[agent]\nshutdown-timeout = 999ms\n",
                "t.conf:2: [agent] shutdown-timeout: expected a duration from "
@@ -395,7 +395,7 @@ static void test_many_errors(void)
     ok(r == -1 && c == NULL, "bad-many.conf: refused, no struct");
     if (asprintf(&want,
         "%1$s:1: cluster: key outside any section; expected a section header "
-        "first (known: [agent], [api], [store], [tasks], [plugin NAME])\n"
+        "first (known: [agent], [api], [store], [tasks], [metadata], [plugin NAME])\n"
         "%1$s:3: [agent] cluster: expected 1 to 255 letters, digits, '-' or "
         "'_', got \"my cluster\"\n"
         "%1$s:4: [agent] shutdown-timeout: expected a duration such as 250ms, "
@@ -404,7 +404,7 @@ static void test_many_errors(void)
         "%1$s:6: [agent] loglevel: unknown key; " VALID_KEYS "\n"
         "%1$s:7: [agent] metrics-interval: expected a duration from 1s to 1h, "
         "got \"2h\"\n"
-        "%1$s:8: unknown section [bogus]; known: [agent], [api], [store], [tasks], [plugin NAME]\n"
+        "%1$s:8: unknown section [bogus]; known: [agent], [api], [store], [tasks], [metadata], [plugin NAME]\n"
         "%1$s:10: duplicate section [agent] (first on line 2)\n"
         "%1$s:13: [plugin example] enabled: expected a boolean (yes/no, "
         "true/false, on/off, 1/0), got \"maybe\"\n"
