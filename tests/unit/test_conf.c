@@ -678,6 +678,33 @@ static void check_key_docs(const struct berth_option *o, const char *man,
     free(v);
 }
 
+static void test_metadata(void)
+{
+    struct conf *c = load_ok("no [metadata]", "");
+    if (c) {
+        ok(c->metadata.enabled == 1 && c->metadata.port == 51679,
+           "[metadata] defaults: enabled, port 51679 (ECS's)");
+        conf_free(c);
+    }
+    c = load_ok("[metadata] set", "[metadata]\nenabled = no\nport = 40001\n");
+    if (c) {
+        ok(c->metadata.enabled == 0 && c->metadata.port == 40001 &&
+               c->metadata.line == 1 && c->metadata.key_line[1] == 3,
+           "[metadata] enabled and port read, with their lines");
+        conf_free(c);
+    }
+    load_fails("[metadata] port 0", "[metadata]\nport = 0\n",
+               "t.conf:2: [metadata] port: expected a TCP port 1-65535, got \"0\"\n");
+    load_fails("[metadata] port 65536", "[metadata]\nport = 65536\n",
+               "t.conf:2: [metadata] port: expected a TCP port 1-65535, got \"65536\"\n");
+    load_fails("[metadata] unknown key", "[metadata]\nrate = 5\n",
+               "t.conf:2: [metadata] rate: unknown key; valid keys: enabled, port\n");
+    load_fails("[metadata] twice", "[metadata]\n[metadata]\n",
+               "t.conf:2: duplicate section [metadata] (first on line 1)\n");
+    load_fails("[metadata] with a name", "[metadata x]\n",
+               "t.conf:1: section [metadata x]: [metadata] takes no name\n");
+}
+
 static void test_docs(void)
 {
     char *man_path = src_path("man/berth.conf.5");
@@ -695,6 +722,8 @@ static void test_docs(void)
     for (const struct berth_option *o = conf_api_options; o->name; o++)
         check_key_docs(o, man, example);
     for (const struct berth_option *o = conf_store_options; o->name; o++)
+        check_key_docs(o, man, example);
+    for (const struct berth_option *o = conf_metadata_options; o->name; o++)
         check_key_docs(o, man, example);
     free(man);
     free(example);
@@ -730,6 +759,7 @@ int main(void)
         srcdir = ".";
 
     test_defaults();
+    test_metadata();
     test_good_file();
     test_paths();
     test_relative_paths();
