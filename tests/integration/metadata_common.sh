@@ -90,6 +90,19 @@ md() { cexec "$1" "wget -qO- \"\$ECS_CONTAINER_METADATA_URI_V4$2\""; }
 # jq-ish: DOC EXPR (d is the document).
 jget() { printf '%s' "$1" | python3 -c "import json,sys; d=json.load(sys.stdin); print($2)" 2>&1; }
 
+# A port already taken at start: a start error naming it.
+start_bg squatter python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(600)' "$MDPORT"
+SQUAT=$LAST_PID
+wait_for 10 python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])))' "$MDPORT"
+out=$(timeout 20 "$BERTHD" --foreground --config "$T/berth.conf" 2>&1)
+st=$?
+ok "with the metadata port taken, berthd does not start (exit $st)" test "$st" -ne 0
+like "and says which port, from where" "$out" \
+    "berth.conf:[0-9]+: \[metadata\] port: cannot listen on 127.0.0.1:$MDPORT: Address already in use"
+kill "$SQUAT"
+wait "$SQUAT" 2>/dev/null
+
 ok "berthd starts with the $ENGINE plugin" start_berthd "$T/berth.conf"
 ok "it lists the engine" wait_log 30 'event=tasks.reconciled'
 ok "the endpoint listens on 127.0.0.1:$MDPORT" log_has "event=metadata.listening address=127.0.0.1:$MDPORT"
@@ -226,6 +239,14 @@ ok "the gateway listener is back" wait_for 10 bridge_back
 is "the container's unchanged URI still answers with its task" \
     "$(jget "$(md "$CID" /task)" 'd["TaskARN"]')" "$WEB"
 is "so does the host-mode one" "$(jget "$(md "$HID" "")" 'd["DockerId"]')" "$HID"
+
+# SIGHUP cannot move the port: containers hold the URI.
+sed -i "s/^port = $MDPORT$/port = $(free_port)/" "$T/berth.conf"
+ok "a reload is answered" reload
+ok "a changed [metadata] port refuses the reload" \
+    log_has 'event=reload.refused error=.*\[metadata\] enabled and port are in the URI of running containers'
+is "the endpoint still answers on the old port" "$(jget "$(md "$CID" /task)" 'd["TaskARN"]')" "$WEB"
+sed -i "s/^port = [0-9]*$/port = $MDPORT/" "$T/berth.conf"
 
 ecs stop-task --task "$WEB" >/dev/null
 ecs stop-task --task "$HOST" >/dev/null
