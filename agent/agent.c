@@ -196,6 +196,11 @@ agent_api_reload_prepare(struct agent *a, const struct conf *c, struct conf_erro
         strcmp(c->agent.account_id, a->conf->agent.account_id) != 0)
         conf_errors_add(errs, "%s: [agent] region and account-id name the stored ARNs: "
                         "they change only at a restart", c->path);
+    /* Running containers hold the endpoint's URI in their environment. */
+    if (c->metadata.enabled != a->conf->metadata.enabled ||
+        c->metadata.port != a->conf->metadata.port)
+        conf_errors_add(errs, "%s: [metadata] enabled and port are in the URI of "
+                        "running containers: they change only at a restart", c->path);
     if (errs->n)
         return -1;
     return a->api ? api_reload_prepare(a->api, c, errs) : 0;

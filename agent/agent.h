@@ -39,6 +39,7 @@ struct agent {
     struct api *api;     /* [api], started once the plugins are */
     struct tasks *tasks; /* the task manager */
     struct api_tasks_ctx *tasks_api; /* what the task actions need */
+    struct metadata *metadata; /* the task metadata endpoint, or NULL */
 
     struct plugin **plugins; /* running, in conf order */
     size_t n_plugins;

@@ -10,6 +10,7 @@
 #include "agent/api/actions.h"
 #include "agent/conf.h"
 #include "agent/log.h"
+#include "agent/metadata.h"
 #include "agent/plugin_host.h"
 #include "agent/ports.h"
 #include "agent/runtime.h"
@@ -32,6 +33,7 @@ static void tasks_conf_from(const struct conf *c, struct tasks_conf *tc)
     tc->n_reserved_ports = c->tasks.n_reserved;
     tc->start_timeout_ms = c->tasks.start_timeout_ms;
     tc->retention_ms = c->tasks.retention_ms;
+    tc->metadata_port = c->metadata.enabled ? (uint16_t)c->metadata.port : 0;
 }
 
 /* The runtime plugin [tasks] runtime names, or the first started one. */
@@ -122,12 +124,27 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
     x->tasks = a->tasks;
     x->store = a->store;
     a->tasks_api = x;
+    if (a->conf->metadata.enabled &&
+        !(a->metadata = metadata_new(a->loop, a->tasks, (uint16_t)a->conf->metadata.port,
+                                     err, sizeof err))) {
+        if (a->conf->metadata.line)
+            conf_errors_add(errs, "%s:%d: [metadata] port: %s", a->conf->path,
+                            a->conf->metadata.key_line[1] ? a->conf->metadata.key_line[1]
+                                                          : a->conf->metadata.line,
+                            err);
+        else
+            conf_errors_add(errs, "%s: [metadata] port: %s (the default port; "
+                            "set another, or enabled = no)", a->conf->path, err);
+        return -1;
+    }
     agent_tasks_sync_runtime(a);
     return 0;
 }
 
 void agent_tasks_free(struct agent *a)
 {
+    metadata_free(a->metadata); /* uses the tasks' runtime */
+    a->metadata = NULL;
     if (a->tasks_api) {
         free(a->tasks_api->cluster);
         free(a->tasks_api->region);

@@ -149,6 +149,17 @@ const struct berth_option conf_tasks_options[] = {
     {NULL, 0, NULL, 0, NULL, 0},
 };
 
+const struct berth_option conf_metadata_options[] = {
+    {"enabled", BERTH_OPT_BOOL, "yes", offsetof(struct conf_metadata, enabled),
+     "Whether containers get ECS_CONTAINER_METADATA_URI_V4 (and the v3 "
+     "ECS_CONTAINER_METADATA_URI) and the agent serves the task metadata "
+     "endpoint.", 0},
+    {"port", BERTH_OPT_INT, "51679", offsetof(struct conf_metadata, port),
+     "The endpoint's TCP port, on 127.0.0.1 and on the engine's bridge "
+     "gateway (ECS's agent uses 51679).", 0},
+    {NULL, 0, NULL, 0, NULL, 0},
+};
+
 #define N_TASKS_KEYS (sizeof conf_tasks_options / sizeof conf_tasks_options[0] - 1)
 
 const struct berth_option conf_plugin_host_options[] = {
@@ -166,10 +177,11 @@ const struct berth_option conf_plugin_host_options[] = {
 #define N_HOST_KEYS \
     (sizeof conf_plugin_host_options / sizeof conf_plugin_host_options[0] - 1)
 
-#define SECTIONS_HINT "known: [agent], [api], [store], [tasks], [plugin NAME]"
+#define SECTIONS_HINT "known: [agent], [api], [store], [tasks], [metadata], [plugin NAME]"
 
 enum section_kind {
-    SECT_NONE, SECT_AGENT, SECT_API, SECT_STORE, SECT_TASKS, SECT_PLUGIN, SECT_SKIP
+    SECT_NONE, SECT_AGENT, SECT_API, SECT_STORE, SECT_TASKS, SECT_PLUGIN, SECT_SKIP,
+    SECT_METADATA
 };
 
 struct loader {
@@ -477,6 +489,17 @@ static void on_section(void *arg, const char *name, int line)
     } else if (strncmp(name, "api ", 4) == 0 || strncmp(name, "store ", 6) == 0) {
         ld_error(ld, line, NULL, NULL, "section [%s]: [%.*s] takes no name", name,
                  (int)strcspn(name, " "), name);
+    } else if (strcmp(name, "metadata") == 0) {
+        if (ld->c->metadata.line) {
+            ld_error(ld, line, NULL, NULL, "duplicate section [metadata] "
+                     "(first on line %d)", ld->c->metadata.line);
+            return;
+        }
+        ld->c->metadata.line = line;
+        ld->kind = SECT_METADATA;
+    } else if (strncmp(name, "metadata ", 9) == 0) {
+        ld_error(ld, line, NULL, NULL, "section [%s]: [metadata] takes no name",
+                 name);
     } else if (strncmp(name, "agent ", 6) == 0) {
         ld_error(ld, line, NULL, NULL, "section [%s]: [agent] takes no name",
                  name);
@@ -598,6 +621,17 @@ static int check_tasks_key(const char *key, const char *text,
     return -1;
 }
 
+static int check_metadata_key(const char *key, const char *text,
+                              const struct conf_metadata *m, char *err,
+                              size_t errlen)
+{
+    if (strcmp(key, "port") == 0 && (m->port < 1 || m->port > 65535)) {
+        snprintf(err, errlen, "expected a TCP port 1-65535, got \"%s\"", text);
+        return -1;
+    }
+    return 0;
+}
+
 /* [api] and [store]: typed keys from their tables. */
 static void entry_table(struct loader *ld, const struct berth_option *table,
                         void *base, int *key_line, const char *sect,
@@ -622,7 +656,9 @@ static void entry_table(struct loader *ld, const struct berth_option *table,
         (table == conf_api_options &&
          check_api_key(key, value, base, err, sizeof err) < 0) ||
         (table == conf_tasks_options &&
-         check_tasks_key(key, value, base, err, sizeof err) < 0))
+         check_tasks_key(key, value, base, err, sizeof err) < 0) ||
+        (table == conf_metadata_options &&
+         check_metadata_key(key, value, base, err, sizeof err) < 0))
         ld_error(ld, line, sect, key, "%s", err);
 }
 
@@ -703,6 +739,10 @@ static void on_entry(void *arg, const char *section, const char *key,
     case SECT_PLUGIN:
         entry_plugin(ld, section, key, value, line);
         break;
+    case SECT_METADATA:
+        entry_table(ld, conf_metadata_options, &ld->c->metadata,
+                    ld->c->metadata.key_line, section, key, value, line);
+        break;
     case SECT_SKIP:
         break; /* the header's error was reported */
     }
@@ -735,6 +775,10 @@ static struct conf *conf_new(struct loader *ld)
                         &c->tasks.n_reserved) < 0) {
         ld->n_errors++;
         conf_errors_add(ld->errs, "%s: [tasks] %s", ld->path, err);
+    }
+    if (options_defaults(conf_metadata_options, &c->metadata, err, sizeof err) < 0) {
+        ld->n_errors++;
+        conf_errors_add(ld->errs, "%s: [metadata] %s", ld->path, err);
     }
     if (options_defaults(conf_api_options, &c->api, err, sizeof err) < 0 ||
         options_defaults(conf_store_options, &c->store, err, sizeof err) < 0) {

@@ -69,6 +69,14 @@ struct conf_tasks {
     size_t n_reserved;
 };
 
+/* [metadata]: the task metadata endpoint (agent/metadata.h). */
+struct conf_metadata {
+    int enabled;
+    int64_t port;
+    int line;
+    int key_line[2];
+};
+
 struct conf_kv {
     char *key;
     char *value;
@@ -90,6 +98,7 @@ struct conf {
     struct conf_api api;
     struct conf_store store;
     struct conf_tasks tasks;
+    struct conf_metadata metadata;
     struct conf_plugin *plugins; /* in file order: the load order */
     size_t n_plugins;
 };
@@ -109,6 +118,8 @@ extern const struct berth_option conf_store_options[];
 int conf_api_line(const struct conf *c, const char *key);
 /* Table of the [tasks] keys. */
 extern const struct berth_option conf_tasks_options[];
+/* Table of the [metadata] keys. */
+extern const struct berth_option conf_metadata_options[];
 /* Keys the host itself takes in a [plugin NAME] section. */
 extern const struct berth_option conf_plugin_host_options[];
 

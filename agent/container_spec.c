@@ -292,6 +292,19 @@ static void add_labels(cJSON *o, const struct task *t, const char *container,
     cJSON_AddItemToObject(o, "labels", l);
 }
 
+cJSON *container_labels_json(const struct task *t, size_t i, const char *cluster)
+{
+    struct spec_opts so = {cluster, NULL, false, NULL};
+    cJSON *o = cJSON_CreateObject(), *l;
+
+    add_labels(o, t, t->containers[i].name, &so,
+               t->td && i < t->td->n_containers ? &t->td->containers[i].docker_labels
+                                                : NULL);
+    l = cJSON_DetachItemFromObjectCaseSensitive(o, "labels");
+    cJSON_Delete(o);
+    return l;
+}
+
 static cJSON *port_json(const struct task_binding *b)
 {
     cJSON *p = cJSON_CreateObject();
@@ -370,6 +383,32 @@ static int add_mounts(cJSON *o, const struct task *t,
     return 0;
 }
 
+char *metadata_uri(const char *hostport, int version, const char *token)
+{
+    char *uri;
+    return asprintf(&uri, "http://%s/v%d/%s", hostport, version, token) < 0 ? NULL : uri;
+}
+
+static int metadata_env(struct env *e, const struct spec_opts *so,
+                        const char *token, char *err, size_t errlen)
+{
+    static const char *const names[] = {"ECS_CONTAINER_METADATA_URI",
+                                        "ECS_CONTAINER_METADATA_URI_V4"};
+
+    if (!so->metadata_hostport || !token)
+        return 0;
+    for (int v = 0; v < 2; v++) {
+        char *uri = metadata_uri(so->metadata_hostport, v ? 4 : 3, token);
+        int r = uri ? env_set(e, names[v], strlen(names[v]), uri) : -1;
+        free(uri);
+        if (r < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 char *container_spec_json(const struct task *t, size_t ci,
                           const struct spec_opts *so, char *err, size_t errlen)
 {
@@ -390,7 +429,8 @@ char *container_spec_json(const struct task *t, size_t ci,
         cJSON_AddStringToObject(o, "sandbox", t->sandbox_id);
     add_strv(o, "entryPoint", &dc->entry_point);
     add_strv(o, "command", &dc->command);
-    if (build_env(dc, so, &env, err, errlen) < 0)
+    if (build_env(dc, so, &env, err, errlen) < 0 ||
+        metadata_env(&env, so, t->containers[ci].md_token, err, errlen) < 0)
         goto done;
     if (env.n) {
         cJSON *a = cJSON_AddArrayToObject(o, "env");

@@ -16,6 +16,10 @@
  * --env-file.  A secret's valueFrom names a file in the secrets folder
  * (conf); an ARN's last part (after "secret:" or "parameter/") is the name.
  * Secret values are read at each container creation and never logged.
+ * Last, with metadata_hostport set, ECS_CONTAINER_METADATA_URI_V4 and
+ * ECS_CONTAINER_METADATA_URI (v3) name the container's own endpoint
+ * http://HOSTPORT/v4/TOKEN (v3: /v3/TOKEN), overriding any the task
+ * definition sets, as ECS does.
  *
  * Errors (-1, err): an env file or secret that cannot be read, a bad line
  * in an env file (with file:line), a secret name with a '/' or "..". */
@@ -25,12 +29,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 struct task;
 
 struct spec_opts {
     const char *cluster;
     const char *secrets_dir; /* NULL: a task with secrets fails */
     bool image_healthcheck;  /* no healthCheck: use the image's own */
+    /* The task metadata endpoint as containers of this task reach it
+     * ("172.17.0.1:51679"), or NULL: no ECS_CONTAINER_METADATA_URI(_V4). */
+    const char *metadata_hostport;
 };
 
 /* Labels every Berth container carries (ECS's names). */
@@ -47,8 +56,15 @@ char *container_engine_name(const struct task *t, int i);
 /* Spec of container i of t.  Caller frees; NULL with err. */
 char *container_spec_json(const struct task *t, size_t i,
                           const struct spec_opts *o, char *err, size_t errlen);
+/* The labels container i carries on the engine (its dockerLabels and
+ * ECS's), as a JSON object; caller deletes. */
+cJSON *container_labels_json(const struct task *t, size_t i, const char *cluster);
+
 /* Spec of t's sandbox. */
 char *sandbox_spec_json(const struct task *t, const struct spec_opts *o);
+
+/* "http://HOSTPORT/vVERSION/TOKEN" of container c; caller frees. */
+char *metadata_uri(const char *hostport, int version, const char *token);
 
 /* Reads a secret's value (valueFrom) from dir; NULL with err. */
 char *secret_read(const char *dir, const char *value_from, char *err,

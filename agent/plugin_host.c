@@ -29,6 +29,19 @@ static const size_t desc_size_for_minor[] = {
     [0] = offsetof(struct berth_plugin, reconfigure),
     [1] = sizeof(struct berth_plugin),
     [2] = sizeof(struct berth_plugin), /* 1.2 added runtime ops, not descriptor fields */
+    [3] = sizeof(struct berth_plugin), /* 1.3 appended a runtime op */
+};
+
+/* The runtime ops each minor defines (none before 1.2): a runtime plugin
+ * provides at least what its own minor has, every one non-NULL. */
+#define RT_OPS_END(field) \
+    (offsetof(struct berth_runtime_ops, field) + \
+     sizeof(((struct berth_runtime_ops *)0)->field))
+static const size_t runtime_ops_size_for_minor[] = {
+    [0] = 0,
+    [1] = 0,
+    [2] = RT_OPS_END(watch),
+    [3] = RT_OPS_END(host_address),
 };
 
 const char *
@@ -166,11 +179,17 @@ check_descriptor(const struct berth_plugin *d, char *err, size_t errlen)
                      d->name, (unsigned)d->abi_major, (unsigned)d->abi_minor);
             return -1;
         }
-        if (!ops || ops->struct_size < offsetof(struct berth_runtime_ops, watch) +
-                                           sizeof(ops->watch)) {
+        size_t need = d->abi_minor < sizeof(runtime_ops_size_for_minor) /
+                                         sizeof(runtime_ops_size_for_minor[0])
+                          ? runtime_ops_size_for_minor[d->abi_minor]
+                          : sizeof(struct berth_runtime_ops);
+        if (!ops || ops->struct_size < need) {
             snprintf(err, errlen,
-                     "plugin %s: a runtime plugin needs ops with every 1.2 "
-                     "operation", d->name);
+                     "plugin %s: a runtime plugin of ABI %u.%u needs ops with "
+                     "every %u.%u operation (struct_size %u, expected at least %zu)",
+                     d->name, (unsigned)d->abi_major, (unsigned)d->abi_minor,
+                     (unsigned)d->abi_major, (unsigned)d->abi_minor,
+                     ops ? (unsigned)ops->struct_size : 0u, need);
             return -1;
         }
         const void *fns[] = {(const void *)ops->sandbox_create,
@@ -179,7 +198,11 @@ check_descriptor(const struct berth_plugin *d, char *err, size_t errlen)
                              (const void *)ops->stop, (const void *)ops->remove,
                              (const void *)ops->inspect, (const void *)ops->list,
                              (const void *)ops->stats, (const void *)ops->watch,
-                             (const void *)ops->engine_version};
+                             (const void *)ops->engine_version,
+                             /* 1.3: only read when the plugin has it */
+                             need >= RT_OPS_END(host_address)
+                                 ? (const void *)ops->host_address
+                                 : (const void *)ops->watch};
         for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
             if (!fns[i]) {
                 snprintf(err, errlen,

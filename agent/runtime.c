@@ -1,6 +1,7 @@
 /* runtime.c: forwarding to the attached runtime plugin (see runtime.h). */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,16 @@ struct plugin *runtime_plugin(const struct runtime *rt)
 const char *runtime_engine_version(const struct runtime *rt)
 {
     return rt->p ? rt->ops->engine_version(rt->p->state) : NULL;
+}
+
+const char *runtime_host_address(const struct runtime *rt, const char *mode)
+{
+    /* A 1.2 plugin's ops end before host_address. */
+    if (!rt->p || rt->ops->struct_size < offsetof(struct berth_runtime_ops, host_address) +
+                                             sizeof(rt->ops->host_address) ||
+        !rt->ops->host_address)
+        return NULL;
+    return rt->ops->host_address(rt->p->state, mode);
 }
 
 const char *runtime_unavailable(const struct runtime *rt)

@@ -41,6 +41,10 @@ void runtime_detach(struct runtime *rt, struct plugin *p);
 struct plugin *runtime_plugin(const struct runtime *rt);
 /* "docker 20.10.24 (API 1.41)", or NULL when unknown. */
 const char *runtime_engine_version(const struct runtime *rt);
+/* The address of this host that containers in that network mode reach
+ * (berth_runtime_ops.host_address), or NULL: none, not known yet, no
+ * plugin attached, or a plugin older than ABI 1.3. */
+const char *runtime_host_address(const struct runtime *rt, const char *mode);
 /* The message for an operation refused because nothing is attached. */
 const char *runtime_unavailable(const struct runtime *rt);
 

@@ -73,7 +73,25 @@ static void container_free(struct task_container *c)
     free(c->reason);
     free(c->health_output);
     free(c->bindings);
+    if (c->md_token)
+        explicit_bzero(c->md_token, strlen(c->md_token));
+    free(c->md_token);
     free(c->ip_address);
+}
+
+int task_ensure_tokens(struct task *t)
+{
+    char tok[33];
+
+    for (size_t i = 0; i < t->n_containers; i++) {
+        if (t->containers[i].md_token)
+            continue;
+        random_hex(tok, 32);
+        if (!(t->containers[i].md_token = strdup(tok)))
+            return -1;
+    }
+    explicit_bzero(tok, sizeof tok);
+    return 0;
 }
 
 void task_free(struct task *t)
@@ -174,7 +192,7 @@ struct task *task_new(struct taskdef *td, const char *taskdef_json,
     if (!t->id || !t->arn || !t->cluster_arn || !t->group || !t->taskdef_arn ||
         !t->family || !t->started_by || !t->taskdef_json ||
         (td->cpu && !t->cpu) || (td->memory && !t->memory) ||
-        containers_from_td(t) < 0) {
+        containers_from_td(t) < 0 || task_ensure_tokens(t) < 0) {
         task_free(t);
         return NULL;
     }
@@ -315,6 +333,9 @@ static cJSON *container_json(const struct task *t, const struct task_container *
         cJSON_AddNumberToObject(b, "restarts", c->restarts);
         cJSON_AddNumberToObject(b, "startedAt", (double)c->started_at_ms);
         add_str(b, "ipAddress", c->ip_address);
+        add_str(b, "mdToken", c->md_token);
+        if (c->created_at_ms)
+            cJSON_AddNumberToObject(b, "createdAt", (double)c->created_at_ms);
         cJSON *bs = cJSON_AddArrayToObject(b, "bindings");
         for (size_t i = 0; i < c->n_bindings; i++) {
             const struct task_binding *tb = &c->bindings[i];
@@ -445,7 +466,8 @@ static int container_from_json(struct task_container *c, const cJSON *o)
         dup_opt(&c->image_digest, jstr(o, "imageDigest")) < 0 ||
         dup_opt(&c->reason, jstr(o, "reason")) < 0 ||
         dup_opt(&c->health_output, jstr(b, "healthOutput")) < 0 ||
-        dup_opt(&c->ip_address, jstr(b, "ipAddress")) < 0)
+        dup_opt(&c->ip_address, jstr(b, "ipAddress")) < 0 ||
+        dup_opt(&c->md_token, jstr(b, "mdToken")) < 0)
         return -1;
     c->status = st && strcmp(st, "RUNNING") == 0   ? CTR_RUNNING
                 : st && strcmp(st, "STOPPED") == 0 ? CTR_STOPPED
@@ -462,7 +484,8 @@ static int container_from_json(struct task_container *c, const cJSON *o)
         !jint(b, "healthExitCode", -1, INT32_MIN, INT32_MAX, &hexit) ||
         !jint(b, "healthSince", 0, 0, INT64_C(1) << 53, &since) ||
         !jint(b, "restarts", 0, 0, INT32_MAX, &restarts) ||
-        !jint(b, "startedAt", 0, 0, INT64_C(1) << 53, &started))
+        !jint(b, "startedAt", 0, 0, INT64_C(1) << 53, &started) ||
+        !jint(b, "createdAt", 0, 0, INT64_C(1) << 53, &c->created_at_ms))
         return -1;
     c->engine_health = (enum berth_ctr_health)health;
     c->health_exit_code = (int)hexit;
@@ -561,6 +584,10 @@ struct task *task_from_json(const char *json, const char *taskdef_json,
             goto bad;
         i++;
     }
+    /* Stored before tokens existed: containers created then have no URI,
+     * the ones still to create get one. */
+    if (task_ensure_tokens(t) < 0)
+        goto bad;
     json_errors_clear(&errs); /* ignored members (taskRoleArn...) */
     cJSON_Delete(o);
     return t;

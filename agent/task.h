@@ -80,6 +80,11 @@ struct task_container {
     int restarts;          /* in-place restarts (restartPolicy) */
     int64_t started_at_ms; /* last start (Unix ms) */
     char *ip_address;
+    int64_t created_at_ms; /* created on the engine (Unix ms), 0 unknown */
+    /* The secret of its task metadata endpoint URI: 32 hex digits, made
+     * with the task and stored with it (a container keeps its URI across
+     * agent restarts).  A secret: never logged. */
+    char *md_token;
 };
 
 struct task {
@@ -138,6 +143,10 @@ cJSON *task_to_json(const struct task *t, bool internal);
  * err when the JSON is not one. */
 struct task *task_from_json(const char *json, const char *taskdef_json,
                             char *err, size_t errlen);
+
+/* Gives every container without a metadata token a new one (tasks made
+ * before tokens existed); 0, or -1 on OOM. */
+int task_ensure_tokens(struct task *t);
 
 /* The container of that name, or NULL. */
 struct task_container *task_container(struct task *t, const char *name);

@@ -502,6 +502,7 @@ static void on_created(void *arg, enum berth_rt_code code, const char *id,
     if (code == BERTH_RT_OK) {
         task_set_str(&c->runtime_id, id);
         c->created = true;
+        c->created_at_ms = wall_ms();
     } else if (code == BERTH_RT_CONFLICT && !c->runtime_id) {
         /* The name is taken: most likely our own container, created just
          * before the agent died, which the listing will adopt. */
@@ -596,9 +597,21 @@ static void on_removed(void *arg, enum berth_rt_code code, const char *msg)
 /* ------------------------------------------------------------------ */
 /* The steps                                                          */
 
-static struct spec_opts spec_opts(const struct tasks *m)
+/* hp: room for the metadata endpoint's "ADDR:PORT" as t's containers
+ * reach it (metadata.h); none when the runtime knows no such address. */
+static struct spec_opts spec_opts(const struct tasks *m, const struct task *t,
+                                  char *hp, size_t hplen)
 {
-    struct spec_opts o = {m->cluster, m->secrets_dir, m->c.image_healthcheck};
+    struct spec_opts o = {m->cluster, m->secrets_dir, m->c.image_healthcheck, NULL};
+    const char *addr = m->c.metadata_port && t->td
+                           ? runtime_host_address(m->rt, taskdef_network_modes[t->td->network_mode])
+                           : NULL;
+
+    if (addr) {
+        snprintf(hp, hplen, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr,
+                 (unsigned)m->c.metadata_port);
+        o.metadata_hostport = hp;
+    }
     return o;
 }
 
@@ -620,7 +633,8 @@ static void step_run(struct task *t)
 {
     struct tstate *ts = TS(t);
     struct tasks *m = ts->m;
-    struct spec_opts so = spec_opts(m);
+    char hp[80];
+    struct spec_opts so = spec_opts(m, t, hp, sizeof hp);
     char err[1024];
 
     if (t->last_status == TASK_PROVISIONING) {

@@ -50,6 +50,7 @@ struct tasks_conf {
     size_t n_reserved_ports;
     uint64_t start_timeout_ms;    /* dependsOn waits without startTimeout */
     uint64_t retention_ms;        /* how long stopped tasks stay visible */
+    uint16_t metadata_port;       /* the task metadata endpoint's; 0: off */
 };
 
 struct tasks;

@@ -836,8 +836,26 @@ http_listener_chmod(struct http_listener *l, mode_t mode, gid_t gid, char *err,
     return 0;
 }
 
+static struct http_listener *
+listen_tcp(struct http_server *s, const char *addr, int freebind, char *err,
+           size_t errlen);
+
 struct http_listener *
 http_listen_tcp(struct http_server *s, const char *addr, char *err, size_t errlen)
+{
+    return listen_tcp(s, addr, 0, err, errlen);
+}
+
+struct http_listener *
+http_listen_tcp_freebind(struct http_server *s, const char *addr, char *err,
+                         size_t errlen)
+{
+    return listen_tcp(s, addr, 1, err, errlen);
+}
+
+static struct http_listener *
+listen_tcp(struct http_server *s, const char *addr, int freebind, char *err,
+           size_t errlen)
 {
     struct berth_address ba;
     struct sockaddr_storage ss;
@@ -886,6 +904,8 @@ http_listen_tcp(struct http_server *s, const char *addr, char *err, size_t errle
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (ss.ss_family == AF_INET6)
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (freebind)
+        setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 128) < 0) {
         seterr(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
         close(fd);

@@ -96,6 +96,11 @@ struct http_listener *http_listen_unix(struct http_server *s, const char *path,
  * one (see http_listener_port). */
 struct http_listener *http_listen_tcp(struct http_server *s, const char *addr,
                                       char *err, size_t errlen);
+/* The same, bound with IP_FREEBIND: the address need not be on an
+ * interface yet (a bridge that comes up later). */
+struct http_listener *http_listen_tcp_freebind(struct http_server *s,
+                                               const char *addr, char *err,
+                                               size_t errlen);
 /* Changes a unix listener's file mode and group in place. */
 int http_listener_chmod(struct http_listener *l, mode_t mode, gid_t gid,
                         char *err, size_t errlen);

@@ -41,6 +41,9 @@
  *        and berth_runtime_event.  Container and sandbox specs are JSON
  *        documents (schema in berth-plugin(7)), so that new fields do
  *        not need a new minor.
+ *   1.3  Runtime kind: host_address() appended to struct berth_runtime_ops:
+ *        the address on this host that containers of a network mode
+ *        reach (the agent serves the task metadata endpoint there).
  */
 #ifndef BERTH_PLUGIN_H
 #define BERTH_PLUGIN_H
@@ -53,7 +56,7 @@ extern "C" {
 #endif
 
 #define BERTH_PLUGIN_ABI_MAJOR 1
-#define BERTH_PLUGIN_ABI_MINOR 2
+#define BERTH_PLUGIN_ABI_MINOR 3
 
 /* The name of the one symbol a plugin exports. */
 #define BERTH_PLUGIN_SYMBOL "berth_plugin"
@@ -454,7 +457,8 @@ typedef void (*berth_rt_event_cb)(void *arg,
                                   const struct berth_runtime_event *ev);
 
 /* A runtime plugin sets ops to a struct whose struct_size says how many
- * of these it provides; a 1.2 runtime provides them all. */
+ * of these it provides; a 1.2 runtime provides every 1.2 operation, a 1.3
+ * one also the 1.3 ones. */
 struct berth_runtime_ops {
     uint32_t struct_size;
 
@@ -499,6 +503,15 @@ struct berth_runtime_ops {
      * not run checks itself and the plugin has to. */
     int (*watch)(void *state, const char *label, berth_rt_event_cb cb,
                  void *arg);
+
+    /* 1.3 */
+    /* An address of this host that a container in network_mode ("bridge",
+     * "host", "awsvpc", "none") reaches, as an IP literal: for a bridge,
+     * its gateway on the host; for host, "127.0.0.1".  NULL when there is
+     * none (none) or it is not known yet (the engine not reached).  The
+     * string stays valid until the next call or stop().  Never blocks:
+     * the plugin learns it when it reaches the engine. */
+    const char *(*host_address)(void *state, const char *network_mode);
 };
 
 /* A metrics sink receives every series the agent holds at each export

@@ -203,6 +203,62 @@ docker_hello(struct docker *d)
         hello_failed(d, "cannot send GET /_ping");
 }
 
+/* ---- the bridge's gateway (host_address) ---- */
+
+static void
+gateway_done(void *arg, const struct engine_result *r)
+{
+    struct docker *d = arg;
+    /* {"IPAM": {"Config": [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]}} */
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(r->json, "IPAM"), "Config");
+    const char *gw = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_IsArray(cfg) ? cJSON_GetArrayItem(cfg, 0) : NULL, "Gateway"));
+    char *msg = d->up_msg;
+
+    d->net_call = NULL;
+    d->up_msg = NULL;
+    if (engine_gateway_set(d->gateway, sizeof(d->gateway), gw))
+        d->host->log(d->ctx, BERTH_LOG_DEBUG, "docker.gateway address=%s", d->gateway);
+    else
+        d->host->log(d->ctx, BERTH_LOG_WARN, "docker.gateway.unknown error=\"%s\"",
+                     r->code != BERTH_RT_OK ? r->msg
+                                            : "GET /networks/bridge has no IPAM.Config[0].Gateway");
+    docker_emit_up(d, msg);
+    free(msg);
+}
+
+void
+docker_learn_gateway(struct docker *d, const char *msg)
+{
+    docker_forget_gateway(d);
+    d->up_msg = strdup(msg ? msg : "");
+    /* Unversioned: the API version may not be negotiated yet. */
+    d->net_call = engine_call(&d->e, "GET", "//networks/bridge", NULL, 0, gateway_done, d);
+    if (!d->net_call) {
+        free(d->up_msg);
+        d->up_msg = NULL;
+        docker_emit_up(d, msg);
+    }
+}
+
+void
+docker_forget_gateway(struct docker *d)
+{
+    if (d->net_call)
+        engine_cancel(&d->e, d->net_call);
+    d->net_call = NULL;
+    free(d->up_msg);
+    d->up_msg = NULL;
+}
+
+static const char *
+docker_host_address(void *state, const char *mode)
+{
+    struct docker *d = state;
+    return engine_host_address(d->gateway, mode);
+}
+
 static int
 docker_start_plugin(void *state, char *err, size_t errlen)
 {
@@ -220,6 +276,7 @@ docker_stop_plugin(void *state)
     /* Operations in flight are dropped: the agent fails those it waits for. */
     d->stopped = true;
     docker_events_stop(d);
+    docker_forget_gateway(d);
     if (d->hello)
         engine_cancel(&d->e, d->hello);
     if (d->hello_retry)
@@ -431,6 +488,7 @@ docker_id_ok(const char *id)
 static const struct berth_runtime_ops docker_runtime = {
     .struct_size = sizeof(struct berth_runtime_ops),
     .engine_version = docker_engine_version,
+    .host_address = docker_host_address,
     .sandbox_create = docker_sandbox_create,
     .sandbox_remove = docker_sandbox_remove,
     .create = docker_create,

@@ -44,6 +44,9 @@ struct docker {
     berth_timer *hello_retry;
     unsigned hello_failures;
     struct dop *ops;      /* operations in flight */
+    char gateway[64];     /* the default bridge's gateway, "" until known */
+    berth_http *net_call; /* GET /networks/bridge before ENGINE_UP */
+    char *up_msg;         /* that ENGINE_UP's detail, while it waits */
 
     /* watch */
     struct engine_stream *events;
@@ -111,6 +114,12 @@ bool docker_id_ok(const char *id);
 /* Starts the _ping / version exchange unless it runs or is done. */
 void docker_hello(struct docker *d);
 
+/* The engine is (again) reachable: learn the bridge's gateway, then
+ * report ENGINE_UP (with msg), so that the agent knows where containers
+ * reach it before it creates any. */
+void docker_learn_gateway(struct docker *d, const char *msg);
+void docker_forget_gateway(struct docker *d);
+
 /* docker_ops.c */
 int docker_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *arg);
 int docker_start(void *state, const char *id, berth_rt_done_cb cb, void *arg);
@@ -130,6 +139,7 @@ cJSON *docker_create_body(const struct engine_spec *s, char *err, size_t errlen)
 /* docker_events.c */
 int docker_watch(void *state, const char *label, berth_rt_event_cb cb, void *arg);
 void docker_events_stop(struct docker *d);
+void docker_emit_up(struct docker *d, const char *msg);
 
 /* docker_sandbox.c */
 int docker_sandbox_create(void *state, const char *spec_json, berth_rt_id_cb cb,

@@ -198,14 +198,24 @@ wanted:
     ev_next(d);
 }
 
+void
+docker_emit_up(struct docker *d, const char *msg)
+{
+    emit(d, BERTH_RT_EV_ENGINE_UP, NULL, msg);
+}
+
 static void
 on_state(void *arg, bool up, const char *msg)
 {
     struct docker *d = arg;
 
-    if (up)
+    if (up) {
         docker_hello(d); /* the engine may be new: learn its version */
-    emit(d, up ? BERTH_RT_EV_ENGINE_UP : BERTH_RT_EV_ENGINE_DOWN, NULL, msg);
+        docker_learn_gateway(d, msg);
+        return;
+    }
+    docker_forget_gateway(d);
+    emit(d, BERTH_RT_EV_ENGINE_DOWN, NULL, msg);
 }
 
 int

@@ -192,4 +192,16 @@ int engine_stats_from_docker(const cJSON *j, struct berth_container_stats *out);
  * Docker's "0001-01-01T00:00:00Z" and for text that is not a time. */
 int64_t engine_time_ms(const char *rfc3339);
 
+/* ------------------------------------------------------------------ */
+/* Host addresses (berth_runtime_ops.host_address)                    */
+
+/* What a container in mode reaches of this host, given the gateway of the
+ * engine's default bridge on the host ("" or NULL when not known):
+ * bridge and awsvpc (whose sandbox sits on that bridge) the gateway, host
+ * 127.0.0.1, anything else NULL. */
+const char *engine_host_address(const char *gateway, const char *mode);
+/* Copies gw into out (size) when it is an IPv4 or IPv6 literal; else
+ * clears out.  Returns whether it took it. */
+bool engine_gateway_set(char *out, size_t size, const char *gw);
+
 #endif

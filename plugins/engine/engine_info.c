@@ -14,6 +14,7 @@
  * measuring, then copying, so one allocation holds them all. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -544,4 +545,28 @@ int engine_stats_from_docker(const cJSON *j, struct berth_container_stats *out)
     }
     out->pids = u64(get(j, "pids_stats"), "current");
     return 0;
+}
+
+const char *engine_host_address(const char *gateway, const char *mode)
+{
+    if (!mode)
+        return NULL;
+    if (strcmp(mode, "host") == 0)
+        return "127.0.0.1";
+    if (strcmp(mode, "bridge") == 0 || strcmp(mode, "awsvpc") == 0)
+        return gateway && *gateway ? gateway : NULL;
+    return NULL;
+}
+
+bool engine_gateway_set(char *out, size_t size, const char *gw)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    if (gw && strlen(gw) < size &&
+        (inet_pton(AF_INET, gw, buf) == 1 || inet_pton(AF_INET6, gw, buf) == 1)) {
+        memcpy(out, gw, strlen(gw) + 1);
+        return true;
+    }
+    out[0] = '\0';
+    return false;
 }

@@ -167,6 +167,58 @@ static void hello(struct podman *p)
         hello_again_later(p, "GET /libpod/_ping could not be sent");
 }
 
+/* ------------------------------------------------------------------ */
+/* The default network's gateway (host_address)                       */
+
+static void gateway_done(void *arg, const struct engine_result *r)
+{
+    struct podman *p = arg;
+    /* {"name": "podman", "subnets": [{"subnet": "10.88.0.0/16", "gateway": "10.88.0.1"}]} */
+    const cJSON *subnets = cJSON_GetObjectItemCaseSensitive(r->json, "subnets");
+    const char *gw = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_IsArray(subnets) ? cJSON_GetArrayItem(subnets, 0) : NULL, "gateway"));
+    char *msg = p->up_msg;
+
+    p->net_call = NULL;
+    p->up_msg = NULL;
+    if (engine_gateway_set(p->gateway, sizeof(p->gateway), gw))
+        p->host->log(p->ctx, BERTH_LOG_DEBUG, "podman.gateway address=%s", p->gateway);
+    else
+        p->host->log(p->ctx, BERTH_LOG_WARN, "podman.gateway.unknown error=\"%s\"",
+                     r->code != BERTH_RT_OK ? r->msg
+                                            : "GET /networks/podman/json has no subnets[0].gateway");
+    podman_emit_up(p, msg);
+    free(msg);
+}
+
+void podman_learn_gateway(struct podman *p, const char *msg)
+{
+    podman_forget_gateway(p);
+    p->up_msg = strdup(msg ? msg : "");
+    p->net_call = engine_call(&p->e, "GET", "/networks/podman/json", NULL, 0,
+                              gateway_done, p);
+    if (!p->net_call) {
+        free(p->up_msg);
+        p->up_msg = NULL;
+        podman_emit_up(p, msg);
+    }
+}
+
+void podman_forget_gateway(struct podman *p)
+{
+    if (p->net_call)
+        engine_cancel(&p->e, p->net_call);
+    p->net_call = NULL;
+    free(p->up_msg);
+    p->up_msg = NULL;
+}
+
+static const char *podman_host_address(void *state, const char *mode)
+{
+    struct podman *p = state;
+    return engine_host_address(p->gateway, mode);
+}
+
 static int podman_start_plugin(void *state, char *err, size_t errlen)
 {
     (void)err;
@@ -341,6 +393,7 @@ static int podman_stop_plugin(void *state)
     struct podman *p = state;
     p->stopped = true;
     podman_events_stop(p);
+    podman_forget_gateway(p);
     phc_stop_all(p);
     if (p->hello)
         engine_cancel(&p->e, p->hello);
@@ -385,6 +438,7 @@ static int podman_reconfigure(void *state, const void *config, char *err, size_t
 static const struct berth_runtime_ops podman_ops = {
     .struct_size = sizeof(struct berth_runtime_ops),
     .engine_version = podman_engine_version,
+    .host_address = podman_host_address,
     .sandbox_create = podman_sandbox_create,
     .sandbox_remove = podman_sandbox_remove,
     .create = podman_create,

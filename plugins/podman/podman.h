@@ -43,6 +43,9 @@ struct podman {
     berth_timer *hello_retry;
     unsigned hello_failures;
     struct pop *ops;         /* operations in flight */
+    char gateway[64];        /* network "podman"'s gateway, "" until known */
+    berth_http *net_call;    /* GET /networks/podman/json before ENGINE_UP */
+    char *up_msg;            /* that ENGINE_UP's detail, while it waits */
     struct phc *checks;      /* containers whose health the plugin checks */
     bool stopped;
 
@@ -161,5 +164,13 @@ int podman_watch(void *state, const char *label, berth_rt_event_cb cb, void *arg
 void podman_emit_health(struct podman *p, const struct berth_container_info *info,
                         const char *detail);
 void podman_events_stop(struct podman *p);
+/* Reports ENGINE_UP and rescans (after the gateway is learnt). */
+void podman_emit_up(struct podman *p, const char *msg);
+
+/* podman.c: the engine is (again) reachable: learn the default network's
+ * gateway, then podman_emit_up(msg), so that the agent knows where
+ * containers reach it before it creates any. */
+void podman_learn_gateway(struct podman *p, const char *msg);
+void podman_forget_gateway(struct podman *p);
 
 #endif

@@ -187,25 +187,32 @@ static void rescan_done(struct pop *op, enum berth_rt_code code)
                      op->msg ? op->msg : "");
 }
 
+void podman_emit_up(struct podman *p, const char *msg)
+{
+    emit(p, BERTH_RT_EV_ENGINE_UP, NULL, msg);
+    if (!p->rescan && !p->stopped)
+        p->rescan = podman_list_op(p, p->watch_label, POP_INTERNAL, (void *)rescan_done, p);
+}
+
 static void on_state(void *arg, bool up, const char *msg)
 {
     struct podman *p = arg;
-    emit(p, up ? BERTH_RT_EV_ENGINE_UP : BERTH_RT_EV_ENGINE_DOWN, NULL, msg);
-    if (!up) {
-        /* Inspects in flight will fail; what is queued is stale. */
-        if (p->ev_call)
-            engine_cancel(&p->e, p->ev_call);
-        p->ev_call = NULL;
-        while (p->ev_head) {
-            struct pev *e = p->ev_head;
-            p->ev_head = e->next;
-            free(e);
-        }
-        p->ev_tail = NULL;
+    if (up) {
+        podman_learn_gateway(p, msg);
         return;
     }
-    if (!p->rescan && !p->stopped)
-        p->rescan = podman_list_op(p, p->watch_label, POP_INTERNAL, (void *)rescan_done, p);
+    podman_forget_gateway(p);
+    emit(p, BERTH_RT_EV_ENGINE_DOWN, NULL, msg);
+    /* Inspects in flight will fail; what is queued is stale. */
+    if (p->ev_call)
+        engine_cancel(&p->e, p->ev_call);
+    p->ev_call = NULL;
+    while (p->ev_head) {
+        struct pev *e = p->ev_head;
+        p->ev_head = e->next;
+        free(e);
+    }
+    p->ev_tail = NULL;
 }
 
 int podman_watch(void *state, const char *label, berth_rt_event_cb cb, void *arg)

@@ -5,7 +5,7 @@
 requires python3
 
 out=$("$BERTHD" --version)
-like "--version names the version and plugin ABI" "$out" '^berthd [0-9.]+ \(plugin ABI 1\.2\)$'
+like "--version names the version and plugin ABI" "$out" '^berthd [0-9.]+ \(plugin ABI 1\.3\)$'
 out=$("$BERTHD" --help)
 for o in --config --check-config --foreground --pidfile --version --help; do
     like "--help documents $o" "$out" "$o"

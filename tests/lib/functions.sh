@@ -208,5 +208,15 @@ write_conf() {
         if ! printf '%s\n' "$_body" | grep -q '^\[api\]'; then
             printf '\n[api]\nsocket = %s/api.sock\n' "$T"
         fi
+        # Tests run side by side: each agent's metadata endpoint gets its
+        # own port, not ECS's 51679.
+        if ! printf '%s\n' "$_body" | grep -q '^\[metadata\]'; then
+            printf '\n[metadata]\nport = %s\n' "${METADATA_PORT:-$(free_port)}"
+        fi
     } >"$1"
+}
+
+# free_port: a TCP port nothing listens on now (the kernel's pick).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

@@ -248,12 +248,12 @@ static void test_agent_errors(void)
                "[agent]\ncluster = a\n[plugin p]\n[agent]\ncluster = b\n",
                "t.conf:4: duplicate section [agent] (first on line 1)\n");
     load_fails("unknown section", "[foo]\nx = 1\n",
-               "t.conf:1: unknown section [foo]; known: [agent], [api], [store], [tasks], [plugin NAME]\n");
+               "t.conf:1: unknown section [foo]; known: [agent], [api], [store], [tasks], [metadata], [plugin NAME]\n");
     load_fails("[agent] with a name", "[agent x]\ncluster = a\n",
                "t.conf:1: section [agent x]: [agent] takes no name\n");
     load_fails("key before any section", "\ncluster = a\n[agent]\n",
                "t.conf:2: cluster: key outside any section; expected a section "
-               "header first (known: [agent], [api], [store], [tasks], [plugin NAME])\n");
+               "header first (known: [agent], [api], [store], [tasks], [metadata], [plugin NAME])\n");
 
     load_fails("shutdown-timeout below range", "[agent]\nshutdown-timeout = 999ms\n",
                "t.conf:2: [agent] shutdown-timeout: expected a duration from "
@@ -395,7 +395,7 @@ static void test_many_errors(void)
     ok(r == -1 && c == NULL, "bad-many.conf: refused, no struct");
     if (asprintf(&want,
         "%1$s:1: cluster: key outside any section; expected a section header "
-        "first (known: [agent], [api], [store], [tasks], [plugin NAME])\n"
+        "first (known: [agent], [api], [store], [tasks], [metadata], [plugin NAME])\n"
         "%1$s:3: [agent] cluster: expected 1 to 255 letters, digits, '-' or "
         "'_', got \"my cluster\"\n"
         "%1$s:4: [agent] shutdown-timeout: expected a duration such as 250ms, "
@@ -404,7 +404,7 @@ static void test_many_errors(void)
         "%1$s:6: [agent] loglevel: unknown key; " VALID_KEYS "\n"
         "%1$s:7: [agent] metrics-interval: expected a duration from 1s to 1h, "
         "got \"2h\"\n"
-        "%1$s:8: unknown section [bogus]; known: [agent], [api], [store], [tasks], [plugin NAME]\n"
+        "%1$s:8: unknown section [bogus]; known: [agent], [api], [store], [tasks], [metadata], [plugin NAME]\n"
         "%1$s:10: duplicate section [agent] (first on line 2)\n"
         "%1$s:13: [plugin example] enabled: expected a boolean (yes/no, "
         "true/false, on/off, 1/0), got \"maybe\"\n"
@@ -678,6 +678,33 @@ static void check_key_docs(const struct berth_option *o, const char *man,
     free(v);
 }
 
+static void test_metadata(void)
+{
+    struct conf *c = load_ok("no [metadata]", "");
+    if (c) {
+        ok(c->metadata.enabled == 1 && c->metadata.port == 51679,
+           "[metadata] defaults: enabled, port 51679 (ECS's)");
+        conf_free(c);
+    }
+    c = load_ok("[metadata] set", "[metadata]\nenabled = no\nport = 40001\n");
+    if (c) {
+        ok(c->metadata.enabled == 0 && c->metadata.port == 40001 &&
+               c->metadata.line == 1 && c->metadata.key_line[1] == 3,
+           "[metadata] enabled and port read, with their lines");
+        conf_free(c);
+    }
+    load_fails("[metadata] port 0", "[metadata]\nport = 0\n",
+               "t.conf:2: [metadata] port: expected a TCP port 1-65535, got \"0\"\n");
+    load_fails("[metadata] port 65536", "[metadata]\nport = 65536\n",
+               "t.conf:2: [metadata] port: expected a TCP port 1-65535, got \"65536\"\n");
+    load_fails("[metadata] unknown key", "[metadata]\nrate = 5\n",
+               "t.conf:2: [metadata] rate: unknown key; valid keys: enabled, port\n");
+    load_fails("[metadata] twice", "[metadata]\n[metadata]\n",
+               "t.conf:2: duplicate section [metadata] (first on line 1)\n");
+    load_fails("[metadata] with a name", "[metadata x]\n",
+               "t.conf:1: section [metadata x]: [metadata] takes no name\n");
+}
+
 static void test_docs(void)
 {
     char *man_path = src_path("man/berth.conf.5");
@@ -695,6 +722,8 @@ static void test_docs(void)
     for (const struct berth_option *o = conf_api_options; o->name; o++)
         check_key_docs(o, man, example);
     for (const struct berth_option *o = conf_store_options; o->name; o++)
+        check_key_docs(o, man, example);
+    for (const struct berth_option *o = conf_metadata_options; o->name; o++)
         check_key_docs(o, man, example);
     free(man);
     free(example);
@@ -730,6 +759,7 @@ int main(void)
         srcdir = ".";
 
     test_defaults();
+    test_metadata();
     test_good_file();
     test_paths();
     test_relative_paths();

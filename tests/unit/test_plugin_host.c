@@ -13,6 +13,7 @@
 #include "agent/host.h"
 #include "agent/log.h"
 #include "agent/plugin_host.h"
+#include "agent/runtime.h"
 #include "tests/lib/tap.h"
 #include "tests/plugins/good.h"
 
@@ -94,6 +95,30 @@ test_open(void)
     } else {
         diag("%s", err);
     }
+
+    /* Runtime ops grow by minor too (1.3 appended host_address). */
+    ok(plugin_open("rt12", plugin_file("runtime_1_2"), &p, err, sizeof(err)) == 0,
+       "a runtime plugin built against ABI 1.2 loads");
+    if (p) {
+        const struct berth_runtime_ops *ops = p->desc.ops;
+        ok(p->desc.abi_minor == 2 &&
+               ops->struct_size < sizeof(struct berth_runtime_ops),
+           "its ops are the smaller 1.2 ones (size %u)", ops->struct_size);
+        struct runtime *rt = runtime_new("k=v", NULL, NULL);
+        runtime_attach(rt, p);
+        ok(runtime_host_address(rt, "host") == NULL &&
+               runtime_host_address(rt, "bridge") == NULL,
+           "host_address, past its ops, reads as absent: no address");
+        runtime_detach(rt, p);
+        runtime_free(rt);
+        plugin_close(p);
+    } else {
+        diag("%s", err);
+    }
+    ok(plugin_open("rtna", plugin_file("runtime_no_addr"), &p, err, sizeof(err)) < 0 && !p,
+       "a 1.3 runtime plugin without host_address is refused");
+    like(err, "a runtime plugin must provide every operation",
+         "the message says an operation is missing");
 
     ok(plugin_open("n", plugin_file("new_minor"), &p, err, sizeof(err)) < 0 && !p,
        "plugin needing a newer minor refused");
