@@ -63,7 +63,7 @@ enum store_status {
     STORE_ALL, /* filter only */
 };
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_MAX_RESULTS 100
 #define STORE_MAX_TAGS 50
 #define STORE_MAX_JSON (1024 * 1024)
