@@ -381,37 +381,68 @@ enum store_rc store_cluster_list(struct store *st, int max_results,
     return r;
 }
 
-enum store_rc store_instance_id(struct store *st, char **id, int64_t *registered_at_ms,
-                                char *err, size_t errlen)
+void store_instance_free(struct store_instance *in)
+{
+    if (!in)
+        return;
+    free(in->id);
+    free(in->cluster);
+    free(in->arn);
+    memset(in, 0, sizeof *in);
+}
+
+enum store_rc store_instance_get(struct store *st, struct store_instance *out, char *err,
+                                 size_t errlen)
 {
     sqlite3_stmt *s = prep(st, "SELECT key, value FROM meta WHERE key IN"
-                               " ('container_instance_id', 'registered_at')",
+                               " ('container_instance_id', 'registered_at', 'cluster')",
                            err, errlen);
     int rc;
-    *id = NULL;
-    *registered_at_ms = 0;
+    memset(out, 0, sizeof *out);
     if (!s)
         return STORE_IO;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(s, 0);
-        if (strcmp(k, "container_instance_id") == 0) {
-            free(*id);
-            *id = xstrdup((const char *)sqlite3_column_text(s, 1));
-        } else {
-            *registered_at_ms = sqlite3_column_int64(s, 1);
-        }
+        const char *v = (const char *)sqlite3_column_text(s, 1);
+        if (strcmp(k, "container_instance_id") == 0 && !out->id)
+            out->id = xstrdup(v);
+        else if (strcmp(k, "cluster") == 0 && !out->cluster)
+            out->cluster = xstrdup(v);
+        else if (strcmp(k, "registered_at") == 0)
+            out->registered_at_ms = sqlite3_column_int64(s, 1);
     }
     sqlite3_finalize(s);
-    if (rc != SQLITE_DONE || !*id) {
-        free(*id);
-        *id = NULL;
-        if (rc != SQLITE_DONE)
-            return store_priv_db_error(st, "cannot read the container-instance ID",
-                                       err, errlen);
+    if (rc != SQLITE_DONE) {
+        store_instance_free(out);
+        return store_priv_db_error(st, "cannot read the container instance", err, errlen);
+    }
+    if (!out->id) {
+        store_instance_free(out);
         seterr(err, errlen, "the database has no container-instance ID");
         return STORE_IO;
     }
+    if (out->cluster &&
+        asprintf(&out->arn, "arn:aws:ecs:%s:%s:container-instance/%s/%s",
+                 store_priv_region(st), store_priv_account(st), out->cluster,
+                 out->id) < 0)
+        abort();
     return STORE_OK;
+}
+
+enum store_rc store_instance_register(struct store *st, const char *cluster, char *err,
+                                      size_t errlen)
+{
+    enum store_rc r = store_cluster_create(st, cluster, NULL, NULL, 0, NULL, NULL, err,
+                                           errlen);
+    if (r != STORE_OK)
+        return r;
+    sqlite3_stmt *s = prep(st, "INSERT INTO meta (key, value) VALUES ('cluster', ?1)"
+                               " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                           err, errlen);
+    if (!s)
+        return STORE_IO;
+    sqlite3_bind_text(s, 1, cluster, -1, SQLITE_STATIC);
+    return exec1(st, s, "cannot record the instance's cluster", err, errlen);
 }
 
 enum store_rc store_rtags_get(struct store *st, const char *arn,

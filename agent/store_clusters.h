@@ -56,9 +56,20 @@ enum store_rc store_cluster_list(struct store *st, int max_results,
                                  char *err, size_t errlen);
 void store_cluster_free(struct store_cluster *c);
 
-/* This host as a container instance. */
-enum store_rc store_instance_id(struct store *st, char **id, int64_t *registered_at_ms,
-                                char *err, size_t errlen);
+/* This host as a container instance: ID and registration time made by the
+ * migration; cluster and arn set by store_instance_register (NULL before):
+ * arn:aws:ecs:REGION:ACCOUNT:container-instance/CLUSTER/ID. */
+struct store_instance {
+    char *id, *cluster, *arn;
+    int64_t registered_at_ms;
+};
+/* At start: makes sure cluster exists and is ACTIVE (creating or reviving
+ * it) and records it as the cluster this host is registered in. */
+enum store_rc store_instance_register(struct store *st, const char *cluster, char *err,
+                                      size_t errlen);
+enum store_rc store_instance_get(struct store *st, struct store_instance *out, char *err,
+                                 size_t errlen);
+void store_instance_free(struct store_instance *in);
 
 /* Tags of the resource arn names, in the order they were first set. */
 enum store_rc store_rtags_get(struct store *st, const char *arn,

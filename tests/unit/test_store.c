@@ -1013,23 +1013,40 @@ static void test_clusters(const char *path)
        "creating an INACTIVE cluster makes it ACTIVE with the new members");
     store_cluster_free(&c);
 
-    char *id = NULL, *id2 = NULL;
-    int64_t at = 0, at2 = 0;
-    ok(store_instance_id(st, &id, &at, err, sizeof err) == STORE_OK && id &&
-           strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32 && at > 1700000000000,
-       "container-instance ID: 32 hex digits, with a registration time");
+    struct store_instance in1 = {0}, in2 = {0};
+    ok(store_instance_get(st, &in1, err, sizeof err) == STORE_OK && in1.id &&
+           strlen(in1.id) == 32 && strspn(in1.id, "0123456789abcdef") == 32 &&
+           in1.registered_at_ms > 1700000000000 && !in1.cluster && !in1.arn,
+       "container-instance ID: 32 hex digits, a registration time, no cluster yet");
+    ok(store_instance_register(st, "home", err, sizeof err) == STORE_OK &&
+           store_cluster_get(st, "home", &c, err, sizeof err) == STORE_OK &&
+           c.status == STORE_ACTIVE,
+       "registering creates the host's cluster");
+    store_cluster_free(&c);
     store_close(st);
     st = open_ok(path, "clusters database reopened");
     if (st) {
-        ok(store_instance_id(st, &id2, &at2, err, sizeof err) == STORE_OK && id && id2 &&
-               strcmp(id, id2) == 0 && at == at2,
+        ok(store_instance_get(st, &in2, err, sizeof err) == STORE_OK && in1.id && in2.id &&
+               strcmp(in1.id, in2.id) == 0 &&
+               in1.registered_at_ms == in2.registered_at_ms,
            "the ID is stable across restarts");
+        ok(in2.arn && in1.id &&
+               strcmp(in2.arn, "arn:aws:ecs:" REGION ":" ACCOUNT
+                               ":container-instance/home/") > 0 &&
+               strstr(in2.arn, in1.id) && strcmp(in2.cluster, "home") == 0,
+           "the instance ARN names its cluster and ID");
         ok(store_cluster_get(st, "prod", NULL, err, sizeof err) == STORE_OK,
            "clusters survive a reopen");
+        store_cluster_delete(st, "home", NULL, err, sizeof err);
+        ok(store_instance_register(st, "home", err, sizeof err) == STORE_OK &&
+               store_cluster_get(st, "home", &c, err, sizeof err) == STORE_OK &&
+               c.status == STORE_ACTIVE,
+           "registering revives an INACTIVE cluster");
+        store_cluster_free(&c);
         store_close(st);
     }
-    free(id);
-    free(id2);
+    store_instance_free(&in1);
+    store_instance_free(&in2);
 }
 
 /* Schema 2 as berthd shipped it: a task row must survive the migration to 3. */
@@ -1064,11 +1081,10 @@ static void test_migrate_v2(void)
         is_str(uv, "3", "migrated to schema 3");
         free(uv);
         is_str(tasks_since(st, 0), "{x}<{y}>", "the task row is kept");
-        char *id = NULL;
-        int64_t at;
-        ok(store_instance_id(st, &id, &at, err, sizeof err) == STORE_OK && id,
+        struct store_instance in = {0};
+        ok(store_instance_get(st, &in, err, sizeof err) == STORE_OK && in.id,
            "the container-instance ID was made");
-        free(id);
+        store_instance_free(&in);
         ok(store_cluster_create(st, "after", NULL, NULL, 0, NULL, NULL, err, sizeof err) ==
                STORE_OK,
            "clusters can be stored after the migration");
