@@ -334,9 +334,12 @@ test_tags(void)
     call("ListTagsForResource", "{\"resourceArn\":\"" ARN "web:2\"}");
     ok(jlen("tags") == 1, "one tag left");
     call("ListTagsForResource",
-         "{\"resourceArn\":\"arn:aws:ecs:eu-west-3:123456789012:cluster/default\"}");
-    is_str(jstr("__type"), "InvalidParameterException", "a cluster ARN is refused");
-    like(jstr("message"), "cluster/default", "naming the ARN");
+         "{\"resourceArn\":\"arn:aws:ecs:eu-west-3:123456789012:cluster/nope\"}");
+    is_str(jstr("__type"), "ClusterNotFoundException", "an unknown cluster's ARN");
+    call("ListTagsForResource",
+         "{\"resourceArn\":\"arn:aws:ecs:eu-west-3:123456789012:service/c/s\"}");
+    is_str(jstr("__type"), "InvalidParameterException", "a service ARN is refused");
+    like(jstr("message"), "service/c/s", "naming the ARN");
     call("TagResource", "{\"resourceArn\":\"web:2\",\"tags\":[]}");
     like(jstr("message"), "expected an ARN", "a non-ARN is refused");
     call("TagResource", "{\"resourceArn\":\"" ARN "web:2\",\"tags\":[{\"key\":\"aws:x\"}]}");
