@@ -980,7 +980,7 @@ static void test_clusters(const char *path)
     store_tags_free(&tg);
 
     for (int i = 0; i < 3; i++) {
-        char n[8];
+        char n[16];
         snprintf(n, sizeof n, "c%d", i);
         store_cluster_create(st, n, NULL, NULL, 0, NULL, NULL, err, sizeof err);
     }
