@@ -180,10 +180,11 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
     char err[1024];
     enum store_rc rc;
     int count, kind;
-    cJSON *fails = cJSON_CreateArray();
+    cJSON *fails;
 
     if (api_parse_input(c, input, shape, &in) < 0)
         return;
+    fails = cJSON_CreateArray();
     if ((kind = check_cluster(c, in.cluster)) < 0)
         goto done;
     if (kind == API_CLUSTER_OTHER && !start) {
