@@ -363,16 +363,17 @@ static unsigned fake_services(void *arg, const char *cluster_arn)
 static void
 test_clusters(struct api *api, struct store *st)
 {
+    const uint16_t reserved[] = {22};
     struct tasks_conf tc = {.cluster = "home", .region = "eu-west-3",
                             .account_id = "123456789012", .port_first = 42000,
-                            .port_last = 42999, .retention_ms = 60000};
+                            .port_last = 42999, .retention_ms = 60000,
+                            .reserved_ports = reserved, .n_reserved_ports = 1};
     struct api_tasks_ctx x = {.store = st, .cluster = "home", .region = "eu-west-3",
                               .account_id = "123456789012",
                               .active_services = fake_services,
                               .services_arg = (void *)"cluster/svc"};
     struct store_instance in = {0};
     struct res host;
-    const uint16_t reserved[] = {22};
     char err[512], body[512];
 
     x.tasks = tasks_new(loop, st, &tc, err, sizeof err);
