@@ -1,5 +1,6 @@
 /* store.h: the durable desired state (task definitions and their tags,
- * tasks), in SQLite.
+ * tasks), in SQLite.  Clusters, this host's container-instance identity
+ * and tags kept by ARN are in the same database: store_clusters.h.
  *
  * Contract
  *   - Single-threaded: only the control loop calls in.  The agent is the
