@@ -594,6 +594,42 @@ done:
 
 /* ---- ListContainerInstances ---- */
 
+static cJSON *attributes_json(const char *engine);
+
+/* A cluster-query-language filter on this host's attributes: 1 match, 0
+ * no match, -1 when it is not one of the forms Berth knows. */
+static int filter_match(const char *filter, const char *engine)
+{
+    char name[129], op[8], value[257], extra;
+    int n = sscanf(filter, " attribute:%128[^ =!] %2[=!] %256s %c", name, op, value,
+                   &extra);
+
+    if (n == 2 || n == 4 || (n == 3 && strcmp(op, "==") != 0 && strcmp(op, "!=") != 0))
+        return -1;
+    if (n < 3) {
+        /* attribute:NAME [exists] */
+        n = sscanf(filter, " attribute:%128[^ =!] %7s %c", name, op, &extra);
+        if (n < 1 || n == 3 || (n == 2 && strcmp(op, "exists") != 0))
+            return -1;
+        n = 1;
+    }
+    cJSON *attrs = attributes_json(engine), *at;
+    int found = 0, equal = 0;
+    cJSON_ArrayForEach(at, attrs)
+    {
+        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(at, "name");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(at, "value");
+        if (cJSON_IsString(nm) && strcmp(nm->valuestring, name) == 0) {
+            found = 1;
+            equal = n == 3 && cJSON_IsString(v) && strcmp(v->valuestring, value) == 0;
+        }
+    }
+    cJSON_Delete(attrs);
+    if (n < 3)
+        return found;
+    return op[0] == '=' ? equal : !equal;
+}
+
 static const char *const ci_statuses[] = {"ACTIVE", "DRAINING", "REGISTERING",
                                           "DEREGISTERING", "REGISTRATION_FAILED", NULL};
 
@@ -620,10 +656,15 @@ static void list_container_instances(struct api_call *c, const cJSON *input)
         return;
     if ((kind = api_cluster_check(c, in.cluster)) < 0)
         goto done;
-    if (in.filter && *in.filter) {
+    int match = 1;
+    if (in.filter && *in.filter &&
+        (match = filter_match(in.filter,
+                              runtime_engine_version(tasks_runtime(x->tasks)))) < 0) {
         api_fail(c, "InvalidParameterException",
-                 "filter: the cluster query language is not supported by Berth; a "
-                 "Berth cluster has at most one container instance, this host");
+                 "filter: \"%.200s\": of the cluster query language Berth knows only "
+                 "one expression on an attribute: attribute:NAME, attribute:NAME "
+                 "exists, attribute:NAME == VALUE, attribute:NAME != VALUE",
+                 in.filter);
         goto done;
     }
     /* One instance, so one page; a token can only be one we never give. */
@@ -633,7 +674,7 @@ static void list_container_instances(struct api_call *c, const cJSON *input)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON *a = cJSON_AddArrayToObject(o, "containerInstanceArns");
-    if (kind == API_CLUSTER_OWN && (!in.has_status || in.status == 0))
+    if (kind == API_CLUSTER_OWN && (!in.has_status || in.status == 0) && match)
         cJSON_AddItemToArray(a, cJSON_CreateString(api_instance_arn(x)));
     api_reply(c, o);
 done:

@@ -120,8 +120,12 @@ is "no instance in another cluster" \
     "$(ecs list-container-instances --cluster other-$$ | jpath 'len(d["containerInstanceArns"])')" 0
 is "status DRAINING lists none" \
     "$(ecs list-container-instances --cluster "$CLUSTER" --status DRAINING | jpath 'len(d["containerInstanceArns"])')" 0
-like "a filter is refused clearly" "$(ecs list-container-instances --cluster "$CLUSTER" --filter 'attribute:ecs.os-type == linux')" \
-    "InvalidParameterException.*cluster query language"
+is "filter attribute:ecs.os-type == linux lists this host" \
+    "$(ecs list-container-instances --cluster "$CLUSTER" --filter 'attribute:ecs.os-type == linux' | jpath 'len(d["containerInstanceArns"])')" 1
+is "filter attribute:ecs.os-type != linux lists none" \
+    "$(ecs list-container-instances --cluster "$CLUSTER" --filter 'attribute:ecs.os-type != linux' | jpath 'len(d["containerInstanceArns"])')" 0
+like "a filter beyond that is refused clearly" "$(ecs list-container-instances --cluster "$CLUSTER" --filter 'runningTasksCount > 1')" \
+    "InvalidParameterException.*only one expression on an attribute"
 like "an unknown cluster" "$(ecs list-container-instances --cluster nosuch-$$)" "ClusterNotFoundException"
 ID=${CI##*/}
 DI=$(ecs describe-container-instances --cluster "$CLUSTER" --container-instances "$ID" nope-$$)

@@ -405,6 +405,32 @@ test_clusters(struct api *api, struct store *st)
            "with ECS's message");
     call("DescribeClusters", "{}");
     is_str(jstr("clusters.0.clusterName"), "home", "no clusters named: this host's");
+    static const struct {
+        const char *filter;
+        int n; /* instances listed; -1: refused */
+    } filters[] = {
+        {"attribute:ecs.os-type == linux", 1},
+        {"attribute:ecs.os-type==linux", 1},
+        {"attribute:ecs.os-type != linux", 0},
+        {"attribute:ecs.os-type == windows", 0},
+        {"attribute:ecs.capability.task-eni", 1},
+        {"attribute:ecs.capability.task-eni exists", 1},
+        {"attribute:ecs.nope exists", 0},
+        {"attribute:ecs.os-type exist", -1},
+        {"attribute:ecs.os-type == linux and attribute:x exists", -1},
+        {"runningTasksCount > 1", -1},
+        {"attribute:ecs.os-type =~ lin", -1},
+    };
+    for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
+        snprintf(body, sizeof body, "{\"filter\":\"%s\"}", filters[i].filter);
+        call("ListContainerInstances", body);
+        if (filters[i].n < 0)
+            like(jstr("message"), "only one expression on an attribute",
+                 "filter \"%s\" is refused", filters[i].filter);
+        else
+            ok(jlen("containerInstanceArns") == filters[i].n, "filter \"%s\" lists %d",
+               filters[i].filter, filters[i].n);
+    }
     call("DescribeContainerInstances", "{\"containerInstances\":[\"x\"]}");
     is_str(jstr("failures.0.reason"), "MISSING", "an unknown instance is MISSING");
     snprintf(body, sizeof body, "{\"cluster\":\"home\",\"containerInstances\":[\"%s\"]}",
