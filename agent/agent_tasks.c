@@ -13,8 +13,10 @@
 #include "agent/metadata.h"
 #include "agent/plugin_host.h"
 #include "agent/ports.h"
+#include "agent/resources.h"
 #include "agent/runtime.h"
 #include "agent/store.h"
+#include "agent/store_clusters.h"
 #include "agent/tasks.h"
 
 static void tasks_conf_from(const struct conf *c, struct tasks_conf *tc)
@@ -92,6 +94,36 @@ void agent_tasks_plugin_stopping(struct agent *a, struct plugin *p)
         runtime_detach(tasks_runtime(a->tasks), p);
 }
 
+/* This host as a container instance of its cluster: the cluster exists
+ * (ACTIVE), the instance's ID, and the capacity placement counts on. */
+static int agent_instance_start(struct agent *a, struct api_tasks_ctx *x,
+                                struct conf_errors *errs)
+{
+    char err[512];
+    struct store_instance in = {0};
+
+    if (store_instance_register(a->store, a->conf->agent.cluster, err, sizeof err) !=
+            STORE_OK ||
+        store_instance_get(a->store, &in, err, sizeof err) != STORE_OK) {
+        conf_errors_add(errs, "cannot register this host in cluster %s: %s",
+                        a->conf->agent.cluster, err);
+        return -1;
+    }
+    x->instance_id = in.id;
+    in.id = NULL;
+    x->registered_at_ms = in.registered_at_ms;
+    store_instance_free(&in);
+    if (!(x->host = calloc(1, sizeof *x->host)) ||
+        res_host_read(x->host, a->conf->tasks.reserved, a->conf->tasks.n_reserved) < 0) {
+        conf_errors_add(errs, "out of memory");
+        return -1;
+    }
+    log_info("instance.registered", "cluster=%s container_instance=%s cpu=%lld "
+             "memory_mib=%lld", x->cluster, x->instance_id, (long long)x->host->cpu,
+             (long long)x->host->memory);
+    return 0;
+}
+
 int agent_tasks_start(struct agent *a, struct conf_errors *errs)
 {
     char err[512];
@@ -137,6 +169,8 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
                             "set another, or enabled = no)", a->conf->path, err);
         return -1;
     }
+    if (agent_instance_start(a, x, errs) < 0)
+        return -1;
     agent_tasks_sync_runtime(a);
     return 0;
 }
@@ -149,6 +183,9 @@ void agent_tasks_free(struct agent *a)
         free(a->tasks_api->cluster);
         free(a->tasks_api->region);
         free(a->tasks_api->account_id);
+        free(a->tasks_api->instance_id);
+        res_free(a->tasks_api->host);
+        free(a->tasks_api->host);
         free(a->tasks_api);
         a->tasks_api = NULL;
     }

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "agent/store.h"
+#include "agent/store_priv.h"
 
 /* The agent is the only writer; this only rides out a reader (an operator's
  * sqlite3 shell) holding a lock for a moment, and keeps the loop from ever
@@ -69,6 +70,31 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  taskdef_json TEXT NOT NULL"
     ");"
     "CREATE INDEX task_stopped ON task(stopped_at);",
+    /* 2 -> 3 */
+    /* Clusters: the members ECS echoes (settings, configuration...) are
+     * kept as the JSON object the caller gave.  Tags of clusters and of
+     * this host's container instance are keyed by ARN.  meta holds this
+     * host's container-instance ID, made once here so it never changes. */
+    "CREATE TABLE cluster ("
+    "  name TEXT PRIMARY KEY NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'INACTIVE')),"
+    "  created_at INTEGER NOT NULL,"
+    "  json TEXT NOT NULL"
+    ");"
+    "CREATE TABLE resource_tag ("
+    "  arn TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  value TEXT NOT NULL,"
+    "  UNIQUE (arn, key)"
+    ");"
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY NOT NULL,"
+    "  value TEXT NOT NULL"
+    ");"
+    "INSERT INTO meta VALUES"
+    "  ('container_instance_id', lower(hex(randomblob(16)))),"
+    "  ('registered_at',"
+    "   CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));",
 };
 
 enum stmt_id {
@@ -1381,4 +1407,54 @@ enum store_rc store_task_prune(struct store *st, int64_t stopped_before_ms,
         r = db_error(st, "cannot delete old tasks", err, errlen);
     done(s);
     return tx_end(st, r, err, errlen);
+}
+
+/* ---- for the other store_*.c files (store_priv.h) ---- */
+
+sqlite3 *store_priv_db(struct store *st)
+{
+    return st->db;
+}
+
+const char *store_priv_region(const struct store *st)
+{
+    return st->region;
+}
+
+const char *store_priv_account(const struct store *st)
+{
+    return st->account;
+}
+
+enum store_rc store_priv_db_error(struct store *st, const char *what, char *err,
+                                  size_t errlen)
+{
+    return db_error(st, what, err, errlen);
+}
+
+enum store_rc store_priv_tx_begin(struct store *st, char *err, size_t errlen)
+{
+    return tx_begin(st, err, errlen);
+}
+
+enum store_rc store_priv_tx_end(struct store *st, enum store_rc r, char *err,
+                                size_t errlen)
+{
+    return tx_end(st, r, err, errlen);
+}
+
+enum store_rc store_priv_check_tags(const struct store_tag *tags, size_t n,
+                                    char *err, size_t errlen)
+{
+    return check_tags(tags, n, err, errlen);
+}
+
+enum store_rc store_priv_check_key(const char *key, char *err, size_t errlen)
+{
+    return check_key(key, err, errlen);
+}
+
+int64_t store_priv_now_ms(void)
+{
+    return now_ms();
 }

@@ -1,5 +1,6 @@
 /* store.h: the durable desired state (task definitions and their tags,
- * tasks), in SQLite.
+ * tasks), in SQLite.  Clusters, this host's container-instance identity
+ * and tags kept by ARN are in the same database: store_clusters.h.
  *
  * Contract
  *   - Single-threaded: only the control loop calls in.  The agent is the
@@ -63,7 +64,7 @@ enum store_status {
     STORE_ALL, /* filter only */
 };
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 #define STORE_MAX_RESULTS 100
 #define STORE_MAX_TAGS 50
 #define STORE_MAX_JSON (1024 * 1024)

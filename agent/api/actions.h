@@ -13,12 +13,19 @@
  *
  *   api_task_actions     RunTask, StartTask, StopTask, DescribeTasks,
  *                        ListTasks (ctx: struct api_tasks_ctx *)
+ *   api_cluster_actions  CreateCluster, DescribeClusters, ListClusters,
+ *                        DeleteCluster, ListContainerInstances,
+ *                        DescribeContainerInstances (ctx: struct
+ *                        api_tasks_ctx *; agent/api/actions_clusters.c)
  *
  * Errors from the store map to AWS types with api_fail_store(): not found
  * and conflicts -> ClientException, bad parameters ->
  * InvalidParameterException, database failures -> ServerException. */
 #ifndef BERTH_API_ACTIONS_H
 #define BERTH_API_ACTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -28,15 +35,39 @@
 extern const struct api_action api_taskdef_actions[];
 extern const struct api_action api_tag_actions[];
 extern const struct api_action api_task_actions[];
+extern const struct api_action api_cluster_actions[];
 
 struct tasks;
+struct res;
 /* The context of the task actions: the manager, the store (for task
  * definitions) and what names this cluster in requests. */
 struct api_tasks_ctx {
     struct tasks *tasks;
     struct store *store;
     char *cluster, *region, *account_id;
+
+    /* Clusters and this host as a container instance (actions_clusters.c) */
+    char *instance_id;          /* store_instance_get() */
+    int64_t registered_at_ms;
+    struct res *host;           /* capacity (resources.h) */
+    /* Active services of a cluster, for its activeServicesCount and
+     * DeleteCluster; NULL (the services code is not there yet) counts 0. */
+    unsigned (*active_services)(void *arg, const char *cluster_arn);
+    void *services_arg;
 };
+
+/* For the task actions (actions_clusters.c). */
+enum api_cluster_kind { API_CLUSTER_OWN = 0, API_CLUSTER_OTHER = 1 };
+/* The cluster member of a request: absent (this host's cluster), a name or
+ * an ARN.  API_CLUSTER_OWN, API_CLUSTER_OTHER (ACTIVE, no container
+ * instance), or -1 after failing c with ClusterNotFoundException. */
+int api_cluster_check(struct api_call *c, const char *cluster);
+/* This host's container-instance ARN (a static buffer). */
+const char *api_instance_arn(const struct api_tasks_ctx *x);
+/* Whether ref (an ID or ARN) names this host's container instance. */
+bool api_is_instance(const struct api_tasks_ctx *x, const char *ref);
+/* What the live tasks hold, summed into used (zeroed first); -1 on OOM. */
+int api_tasks_used(const struct api_tasks_ctx *x, struct res *used);
 
 /* Fails c with the AWS type for rc and message err. */
 void api_fail_store(struct api_call *c, enum store_rc rc, const char *err);

@@ -1,6 +1,7 @@
 /* actions_tags.c: TagResource, UntagResource and ListTagsForResource.
  *
- * Only task-definition ARNs are taggable for now.  To add a resource type,
+ * Taggable: task definitions, clusters and this host's container instance
+ * (the last two kept by ARN, store_clusters.h).  To add a resource type,
  * extend resource_kind() and dispatch on it in the three handlers. */
 #include "config.h"
 
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "agent/api/actions.h"
+#include "agent/store_clusters.h"
 
 #define F_(json, k, st, m, ...) \
     {.name = json, .kind = k, .offset = offsetof(st, m), __VA_ARGS__}
@@ -57,7 +59,37 @@ static const struct jw_field list_tags_fields[] = {
 static const struct jw_shape list_tags_shape = {sizeof(struct tags_in), list_tags_fields,
                                                 NULL};
 
-enum resource_kind { RES_TASK_DEFINITION };
+enum resource_kind { RES_TASK_DEFINITION, RES_BY_ARN };
+
+/* A cluster (any status) or this host's container instance: 0, or -1
+ * after failing c. */
+static int by_arn_exists(struct api_call *c, const char *arn, bool cluster)
+{
+    struct store *st = api_call_ctx(c);
+    char err[512];
+    enum store_rc rc;
+    bool found;
+
+    if (cluster) {
+        rc = store_cluster_get(st, arn, NULL, err, sizeof err);
+        found = rc == STORE_OK;
+    } else {
+        struct store_instance in = {0};
+        rc = store_instance_get(st, &in, err, sizeof err);
+        found = rc == STORE_OK && in.arn && strcmp(in.arn, arn) == 0;
+        store_instance_free(&in);
+    }
+    if (found)
+        return 0;
+    if (rc == STORE_IO)
+        api_fail_store(c, rc, err);
+    else if (cluster)
+        api_fail(c, "ClusterNotFoundException", "Cluster not found.");
+    else
+        api_fail(c, "InvalidParameterException",
+                 "The specified container instance was not found: %s", arn);
+    return -1;
+}
 
 /* -1 after failing c when the ARN is not one we can tag. */
 static int
@@ -79,9 +111,13 @@ resource_kind(struct api_call *c, const char *arn, enum resource_kind *kind)
         *kind = RES_TASK_DEFINITION;
         return 0;
     }
+    if (strncmp(p, "cluster/", 8) == 0 || strncmp(p, "container-instance/", 19) == 0) {
+        *kind = RES_BY_ARN;
+        return by_arn_exists(c, arn, *p == 'c' && p[1] == 'l');
+    }
     api_fail(c, "InvalidParameterException",
              "resourceArn: tags on %s are not supported by Berth yet (only task "
-             "definitions)", arn);
+             "definitions, clusters and container instances)", arn);
     return -1;
 }
 
@@ -106,8 +142,11 @@ tag_resource(struct api_call *c, const cJSON *input)
         tags[i].key = in.tags[i].key;
         tags[i].value = in.tags[i].value ? in.tags[i].value : (char *)"";
     }
-    rc = store_tags_set(api_call_ctx(c), in.resource_arn, tags, in.n_tags, err,
-                        sizeof(err));
+    rc = kind == RES_BY_ARN
+             ? store_rtags_set(api_call_ctx(c), in.resource_arn, tags, in.n_tags, err,
+                               sizeof(err))
+             : store_tags_set(api_call_ctx(c), in.resource_arn, tags, in.n_tags, err,
+                              sizeof(err));
     free(tags);
     jw_free_shape(&tag_resource_shape, &in);
     if (rc != STORE_OK)
@@ -130,9 +169,9 @@ untag_resource(struct api_call *c, const cJSON *input)
         jw_free_shape(&untag_shape, &in);
         return;
     }
-    rc = store_tags_remove(api_call_ctx(c), in.resource_arn,
-                           (const char *const *)in.tag_keys.v, in.tag_keys.n, err,
-                           sizeof(err));
+    rc = (kind == RES_BY_ARN ? store_rtags_remove : store_tags_remove)(
+        api_call_ctx(c), in.resource_arn, (const char *const *)in.tag_keys.v,
+        in.tag_keys.n, err, sizeof(err));
     jw_free_shape(&untag_shape, &in);
     if (rc != STORE_OK)
         api_fail_store(c, rc, err);
@@ -156,7 +195,8 @@ list_tags(struct api_call *c, const cJSON *input)
         jw_free_shape(&list_tags_shape, &in);
         return;
     }
-    rc = store_tags_get(api_call_ctx(c), in.resource_arn, &tags, err, sizeof(err));
+    rc = (kind == RES_BY_ARN ? store_rtags_get : store_tags_get)(
+        api_call_ctx(c), in.resource_arn, &tags, err, sizeof(err));
     jw_free_shape(&list_tags_shape, &in);
     if (rc != STORE_OK) {
         api_fail_store(c, rc, err);

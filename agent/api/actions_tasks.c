@@ -9,7 +9,9 @@
 
 #include "agent/api/actions.h"
 #include "agent/log.h"
+#include "agent/resources.h"
 #include "agent/task.h"
+#include "agent/taskdef.h"
 #include "agent/tasks.h"
 
 #define F_(json, k, st, m, ...) \
@@ -20,21 +22,12 @@
 
 #define CTX(c) ((struct api_tasks_ctx *)api_call_ctx(c))
 
-/* The cluster member of a request: absent, this cluster's name or ARN. */
+/* The cluster member of a request (actions_clusters.c): API_CLUSTER_OWN,
+ * API_CLUSTER_OTHER (exists, but has no container instance: no task is
+ * there), or -1 after failing c with ClusterNotFoundException. */
 static int check_cluster(struct api_call *c, const char *cluster)
 {
-    struct api_tasks_ctx *x = CTX(c);
-    char arn[600];
-
-    if (!cluster || !*cluster || strcmp(cluster, x->cluster) == 0)
-        return 0;
-    snprintf(arn, sizeof arn, "arn:aws:ecs:%s:%s:cluster/%s", x->region, x->account_id,
-             x->cluster);
-    if (strcmp(cluster, arn) == 0)
-        return 0;
-    api_fail(c, "ClusterNotFoundException",
-             "Cluster not found: %s (this agent runs cluster %s)", cluster, x->cluster);
-    return -1;
+    return api_cluster_check(c, cluster);
 }
 
 static cJSON *task_out(const struct task *t, bool tags)
@@ -132,6 +125,51 @@ static const struct jw_field start_fields[] = {
 static struct jw_shape run_shape = {sizeof(struct run_in), run_fields, check_run};
 static struct jw_shape start_shape = {sizeof(struct run_in), start_fields, check_run};
 
+static cJSON *failure(const char *arn, const char *reason)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "arn", arn);
+    cJSON_AddStringToObject(f, "reason", reason);
+    return f;
+}
+
+/* Placement on this host: how many of count tasks of the definition json
+ * fit what the live tasks leave; each that does not is a failure with
+ * ECS's RESOURCE:* reason and the instance's ARN.  -1 after failing c. */
+static int place(struct api_call *c, const char *json, int count, cJSON *fails)
+{
+    struct api_tasks_ctx *x = CTX(c);
+    struct taskdef *td = NULL;
+    struct json_errors errs = {0};
+    struct res need, used;
+    int fit = 0;
+
+    if (count == 0)
+        return 0;
+    if (taskdef_parse(json, strlen(json), &td, &errs) < 0) {
+        json_errors_clear(&errs);
+        api_fail(c, "ServerException", "the stored task definition does not parse");
+        return -1;
+    }
+    json_errors_clear(&errs);
+    if (res_taskdef(&need, td) < 0 || api_tasks_used(x, &used) < 0)
+        abort(); /* out of memory */
+    taskdef_free(td);
+    for (int i = 0; i < count; i++) {
+        const char *why = res_fit(x->host, &used, &need);
+        if (why) {
+            cJSON_AddItemToArray(fails, failure(api_instance_arn(x), why));
+        } else {
+            fit++;
+            if (res_add(&used, &need) < 0)
+                abort();
+        }
+    }
+    res_free(&need);
+    res_free(&used);
+    return fit;
+}
+
 static void run_common(struct api_call *c, const cJSON *input, bool start)
 {
     struct api_tasks_ctx *x = CTX(c);
@@ -141,12 +179,19 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
     struct task *out[10];
     char err[1024];
     enum store_rc rc;
-    int count;
+    int count, kind;
+    cJSON *fails;
 
     if (api_parse_input(c, input, shape, &in) < 0)
         return;
-    if (check_cluster(c, in.cluster) < 0)
+    fails = cJSON_CreateArray();
+    if ((kind = check_cluster(c, in.cluster)) < 0)
         goto done;
+    if (kind == API_CLUSTER_OTHER && !start) {
+        api_fail(c, "InvalidParameterException",
+                 "No Container Instances were found in your cluster.");
+        goto done;
+    }
     rc = store_td_describe(x->store, in.task_definition, &rec, err, sizeof err);
     if (rc != STORE_OK) {
         if (rc == STORE_NOT_FOUND)
@@ -162,23 +207,44 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
                  "revision to run it", rec.arn);
         goto done;
     }
-    count = start ? (int)in.container_instances.n : in.has_count ? (int)in.count : 1;
+    count = in.has_count ? (int)in.count : 1;
+    if (start) {
+        /* Each entry names where one task goes: only this host can be. */
+        count = 0;
+        for (size_t i = 0; i < in.container_instances.n; i++) {
+            if (kind == API_CLUSTER_OWN && api_is_instance(x, in.container_instances.v[i]))
+                count++;
+            else
+                cJSON_AddItemToArray(fails, failure(in.container_instances.v[i], "MISSING"));
+        }
+    }
+    if ((count = place(c, rec.json, count, fails)) < 0)
+        goto done;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *a = cJSON_AddArrayToObject(o, "tasks");
+    if (count == 0) {
+        cJSON_AddItemToObject(o, "failures", fails);
+        fails = NULL;
+        api_reply(c, o);
+        goto done;
+    }
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(input, "tags");
     if (tasks_run(x->tasks, rec.arn, rec.revision, rec.json, in.started_by, in.group,
                   cJSON_IsArray(tags) ? tags : NULL, count, out, err, sizeof err) < 0) {
+        cJSON_Delete(o);
         api_fail(c, "ServerException", "%s", err);
         goto done;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON *a = cJSON_AddArrayToObject(o, "tasks");
     for (int i = 0; i < count; i++) {
         cJSON_AddItemToArray(a, task_out(out[i], true));
         log_info("api.task.run", "task=%s family=%s request_id=%s", out[i]->id,
                  out[i]->family, api_call_request_id(c));
     }
-    cJSON_AddItemToObject(o, "failures", cJSON_CreateArray());
+    cJSON_AddItemToObject(o, "failures", fails);
+    fails = NULL;
     api_reply(c, o);
 done:
+    cJSON_Delete(fails);
     store_taskdef_free(&rec);
     jw_free_shape(shape, &in);
 }
@@ -214,8 +280,11 @@ static void stop_task(struct api_call *c, const cJSON *input)
 
     if (api_parse_input(c, input, &stop_shape, &in) < 0)
         return;
-    if (check_cluster(c, in.cluster) == 0) {
-        t = tasks_stop(CTX(c)->tasks, in.task, STOP_USER, in.reason);
+    int kind = check_cluster(c, in.cluster);
+    if (kind >= 0) {
+        /* Another cluster has no tasks: none can be found there. */
+        t = kind == API_CLUSTER_OWN ? tasks_stop(CTX(c)->tasks, in.task, STOP_USER, in.reason)
+                                    : NULL;
         if (!t) {
             api_fail(c, "InvalidParameterException",
                      "The referenced task was not found: %s", in.task);
@@ -258,13 +327,16 @@ static void describe_tasks(struct api_call *c, const cJSON *input)
 
     if (api_parse_input(c, input, &describe_shape, &in) < 0)
         return;
-    if (check_cluster(c, in.cluster) == 0) {
+    int kind = check_cluster(c, in.cluster);
+    if (kind >= 0) {
         cJSON *o = cJSON_CreateObject();
         cJSON *ts = cJSON_AddArrayToObject(o, "tasks");
         cJSON *fs = cJSON_AddArrayToObject(o, "failures");
         bool tags = in.include.n > 0;
         for (size_t i = 0; i < in.tasks.n; i++) {
-            struct task *t = tasks_find(CTX(c)->tasks, in.tasks.v[i]);
+            struct task *t = kind == API_CLUSTER_OWN
+                                 ? tasks_find(CTX(c)->tasks, in.tasks.v[i])
+                                 : NULL;
             if (t) {
                 cJSON_AddItemToArray(ts, task_out(t, tags));
             } else {
@@ -343,7 +415,8 @@ static void list_tasks(struct api_call *c, const cJSON *input)
 
     if (api_parse_input(c, input, &list_shape, &in) < 0)
         return;
-    if (check_cluster(c, in.cluster) < 0)
+    int kind = check_cluster(c, in.cluster);
+    if (kind < 0)
         goto done;
     if (in.family && in.service_name) {
         api_fail(c, "InvalidParameterException",
@@ -351,6 +424,10 @@ static void list_tasks(struct api_call *c, const cJSON *input)
         goto done;
     }
     n = tasks_all(CTX(c)->tasks, &all);
+    /* Another cluster, or another instance, has no tasks here. */
+    if (kind != API_CLUSTER_OWN ||
+        (in.container_instance && !api_is_instance(CTX(c), in.container_instance)))
+        n = 0;
     /* The token is the ID of the last task of the previous page. */
     if (in.next_token && *in.next_token) {
         for (i = 0; i < n && strcmp(all[i]->id, in.next_token) != 0; i++)

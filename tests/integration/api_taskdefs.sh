@@ -115,8 +115,8 @@ is "tag-resource then list-tags-for-resource" "$(echo "$out" | jpath 'len(d["tag
 ecs untag-resource --resource-arn "$ARN2" --tag-keys a >/dev/null
 out=$(ecs list-tags-for-resource --resource-arn "$ARN2")
 is "untag-resource" "$(echo "$out" | jpath '[t["key"] for t in d["tags"]]')" "['b']"
-out=$(ecs list-tags-for-resource --resource-arn "arn:aws:ecs:$REGION:123456789012:cluster/x")
-like "other resource types are refused, naming the ARN" "$out" "InvalidParameterException.*cluster/x"
+out=$(ecs list-tags-for-resource --resource-arn "arn:aws:ecs:$REGION:123456789012:service/c/x")
+like "other resource types are refused, naming the ARN" "$out" "InvalidParameterException.*service/c/x"
 
 # Errors.
 out=$(ecs register-task-definition --cli-input-json "file://$T/bad.json")

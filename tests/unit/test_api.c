@@ -18,6 +18,9 @@
 #include "agent/conf.h"
 #include "agent/log.h"
 #include "agent/store.h"
+#include "agent/resources.h"
+#include "agent/store_clusters.h"
+#include "agent/tasks.h"
 #include "tests/lib/evloop.h"
 
 #define ARN "arn:aws:ecs:eu-west-3:123456789012:task-definition/"
@@ -334,15 +337,163 @@ test_tags(void)
     call("ListTagsForResource", "{\"resourceArn\":\"" ARN "web:2\"}");
     ok(jlen("tags") == 1, "one tag left");
     call("ListTagsForResource",
-         "{\"resourceArn\":\"arn:aws:ecs:eu-west-3:123456789012:cluster/default\"}");
-    is_str(jstr("__type"), "InvalidParameterException", "a cluster ARN is refused");
-    like(jstr("message"), "cluster/default", "naming the ARN");
+         "{\"resourceArn\":\"arn:aws:ecs:eu-west-3:123456789012:cluster/nope\"}");
+    is_str(jstr("__type"), "ClusterNotFoundException", "an unknown cluster's ARN");
+    call("ListTagsForResource",
+         "{\"resourceArn\":\"arn:aws:ecs:eu-west-3:123456789012:service/c/s\"}");
+    is_str(jstr("__type"), "InvalidParameterException", "a service ARN is refused");
+    like(jstr("message"), "service/c/s", "naming the ARN");
     call("TagResource", "{\"resourceArn\":\"web:2\",\"tags\":[]}");
     like(jstr("message"), "expected an ARN", "a non-ARN is refused");
     call("TagResource", "{\"resourceArn\":\"" ARN "web:2\",\"tags\":[{\"key\":\"aws:x\"}]}");
     is_str(jstr("__type"), "InvalidParameterException", "a reserved key is refused");
     call("TagResource", "{\"resourceArn\":\"" ARN "web:9\",\"tags\":[{\"key\":\"x\"}]}");
     is_str(jstr("__type"), "ClientException", "tags on a missing revision: ClientException");
+}
+
+/* ---- clusters, the container instance and placement (actions_clusters.c),
+ *      with a task manager that has no engine: tasks stay PROVISIONING and
+ *      hold what they reserve. ---- */
+
+static unsigned fake_services(void *arg, const char *cluster_arn)
+{
+    return strstr(cluster_arn, (const char *)arg) ? 2 : 0;
+}
+
+static void
+test_clusters(struct api *api, struct store *st)
+{
+    const uint16_t reserved[] = {22};
+    struct tasks_conf tc = {.cluster = "home", .region = "eu-west-3",
+                            .account_id = "123456789012", .port_first = 42000,
+                            .port_last = 42999, .retention_ms = 60000,
+                            .reserved_ports = reserved, .n_reserved_ports = 1};
+    struct api_tasks_ctx x = {.store = st, .cluster = "home", .region = "eu-west-3",
+                              .account_id = "123456789012",
+                              .active_services = fake_services,
+                              .services_arg = (void *)"cluster/svc"};
+    struct store_instance in = {0};
+    struct res host;
+    char err[512], body[512];
+
+    x.tasks = tasks_new(loop, st, &tc, err, sizeof err);
+    ok(x.tasks != NULL, "a task manager without engine");
+    ok(store_instance_register(st, "home", err, sizeof err) == STORE_OK &&
+           store_instance_get(st, &in, err, sizeof err) == STORE_OK,
+       "this host registered in cluster home");
+    res_host(&host, 1, 1000, reserved, 1);
+    x.instance_id = in.id;
+    x.registered_at_ms = in.registered_at_ms;
+    x.host = &host;
+    ok(api_add_actions(api, api_cluster_actions, &x) == 0 &&
+           api_add_actions(api, api_task_actions, &x) == 0,
+       "cluster and task actions register");
+
+    call("CreateCluster", "{}");
+    is_str(jstr("cluster.clusterName"), "default", "clusterName defaults to default");
+    call("CreateCluster", "{\"clusterName\":\"svc\",\"settings\":[{\"name\":"
+                          "\"containerInsights\",\"value\":\"maybe\"}]}");
+    like(jstr("message"), "settings[0].value", "a bad setting names its path");
+    call("CreateCluster", "{\"clusterName\":\"svc\",\"defaultCapacityProviderStrategy\":"
+                          "[{\"capacityProvider\":\"FARGATE\"}]}");
+    like(jstr("message"), "defaultCapacityProviderStrategy", "capacity strategy refused");
+    call("CreateCluster", "{\"clusterName\":\"svc\"}");
+    is_str(jstr("cluster.activeServicesCount"), "2", "activeServicesCount from the hook");
+    call("DeleteCluster", "{\"cluster\":\"svc\"}");
+    is_str(jstr("__type"), "ClusterContainsServicesException", "services block deletion");
+    is_str(jstr("message"), "The Cluster cannot be deleted while Services are active.",
+           "with ECS's message");
+    call("DescribeClusters", "{}");
+    is_str(jstr("clusters.0.clusterName"), "home", "no clusters named: this host's");
+    static const struct {
+        const char *filter;
+        int n; /* instances listed; -1: refused */
+    } filters[] = {
+        {"attribute:ecs.os-type == linux", 1},
+        {"attribute:ecs.os-type==linux", 1},
+        {"attribute:ecs.os-type != linux", 0},
+        {"attribute:ecs.os-type == windows", 0},
+        {"attribute:ecs.capability.task-eni", 1},
+        {"attribute:ecs.capability.task-eni exists", 1},
+        {"attribute:ecs.nope exists", 0},
+        {"attribute:ecs.os-type exist", -1},
+        {"attribute:ecs.os-type == linux and attribute:x exists", -1},
+        {"runningTasksCount > 1", -1},
+        {"attribute:ecs.os-type =~ lin", -1},
+    };
+    for (size_t i = 0; i < sizeof filters / sizeof *filters; i++) {
+        snprintf(body, sizeof body, "{\"filter\":\"%s\"}", filters[i].filter);
+        call("ListContainerInstances", body);
+        if (filters[i].n < 0)
+            like(jstr("message"), "only one expression on an attribute",
+                 "filter \"%s\" is refused", filters[i].filter);
+        else
+            ok(jlen("containerInstanceArns") == filters[i].n, "filter \"%s\" lists %d",
+               filters[i].filter, filters[i].n);
+    }
+    call("DescribeContainerInstances", "{\"containerInstances\":[\"x\"]}");
+    is_str(jstr("failures.0.reason"), "MISSING", "an unknown instance is MISSING");
+    snprintf(body, sizeof body, "{\"cluster\":\"home\",\"containerInstances\":[\"%s\"]}",
+             in.id);
+    call("DescribeContainerInstances", body);
+    like(jstr("containerInstances.0.containerInstanceArn"),
+         "arn:aws:ecs:eu-west-3:123456789012:container-instance/home/", "the instance ARN");
+    ok(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+           cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(last.json,
+                                                               "containerInstances"),
+                              0),
+           "agentConnected")),
+       "agentConnected false: no engine");
+    is_str(jstr("containerInstances.0.registeredResources.0.integerValue"), "1024",
+           "registered CPU");
+    is_str(jstr("containerInstances.0.remainingResources.1.integerValue"), "1000",
+           "nothing reserved yet: all memory remains");
+
+    /* Without an engine a task fails at once: what it reserved is free
+     * again, so the live-task side is tested in api_clusters.sh. */
+    call("RegisterTaskDefinition",
+         "{\"family\":\"big\",\"containerDefinitions\":[{\"name\":\"a\",\"image\":\"i\","
+         "\"memory\":600,\"cpu\":100,\"portMappings\":[{\"containerPort\":80,"
+         "\"hostPort\":42700}]}]}");
+    ok(last.status == 200, "a definition with 600 MiB and host port 42700");
+    call("RunTask", "{\"taskDefinition\":\"big\",\"count\":2}");
+    ok(jlen("tasks") == 1 && jlen("failures") == 1,
+       "count 2 of 600 MiB on 1000 MiB: one task, one failure");
+    is_str(jstr("failures.0.reason"), "RESOURCE:MEMORY", "RESOURCE:MEMORY");
+    like(jstr("failures.0.arn"), "container-instance/home/", "on this instance");
+    call("RunTask", "{\"taskDefinition\":\"big\"}");
+    ok(jlen("tasks") == 1, "a stopped task (no engine) holds nothing");
+    call("RegisterTaskDefinition",
+         "{\"family\":\"port\",\"containerDefinitions\":[{\"name\":\"a\",\"image\":\"i\","
+         "\"memory\":10,\"portMappings\":[{\"containerPort\":80,\"hostPort\":22}]}]}");
+    call("RunTask", "{\"taskDefinition\":\"port\"}");
+    ok(jlen("tasks") == 0, "a reserved host port: no task");
+    is_str(jstr("failures.0.reason"), "RESOURCE:PORTS", "RESOURCE:PORTS");
+    call("RegisterTaskDefinition",
+         "{\"family\":\"cpu\",\"cpu\":\"2048\",\"memory\":\"10\",\"containerDefinitions\":"
+         "[{\"name\":\"a\",\"image\":\"i\"}]}");
+    call("RunTask", "{\"taskDefinition\":\"cpu\"}");
+    is_str(jstr("failures.0.reason"), "RESOURCE:CPU", "2048 units on one CPU: CPU");
+    snprintf(body, sizeof body, "{\"taskDefinition\":\"port\",\"containerInstances\":"
+             "[\"nope\"]}");
+    call("StartTask", body);
+    is_str(jstr("failures.0.reason"), "MISSING", "StartTask elsewhere: MISSING");
+    call("RunTask", "{\"cluster\":\"default\",\"taskDefinition\":\"port\"}");
+    is_str(jstr("message"), "No Container Instances were found in your cluster.",
+           "RunTask in a cluster without instances");
+    call("ListTasks", "{\"cluster\":\"nosuch\"}");
+    is_str(jstr("__type"), "ClusterNotFoundException", "an unknown cluster");
+    call("DeleteCluster", "{\"cluster\":\"home\"}");
+    is_str(jstr("__type"), "ClusterContainsContainerInstancesException",
+           "this host's cluster cannot be deleted");
+    call("DescribeClusters", "{\"clusters\":[\"home\"],\"include\":[\"STATISTICS\"]}");
+    is_str(jstr("clusters.0.statistics.2.name"), "pendingEC2TasksCount",
+           "statistics as ECS names them");
+    resp_clear();
+
+    tasks_free(x.tasks);
+    res_free(&host);
+    store_instance_free(&in);
 }
 
 int
@@ -380,6 +531,7 @@ main(void)
     test_taskdefs();
     test_tags();
     resp_clear();
+    test_clusters(api, st);
 
     /* A second API on the same socket is refused with its conf line. */
     struct api *api2 = api_start(loop, c, &errs);

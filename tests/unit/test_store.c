@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "agent/store.h"
+#include "agent/store_clusters.h"
 #include "tests/lib/tap.h"
 
 #define REGION "eu-west-3"
@@ -100,7 +101,7 @@ static void test_open(void)
     is_str(jm, "wal", "journal_mode is wal");
     free(jm);
     char *uv = raw_query(db, "PRAGMA user_version");
-    is_str(uv, "2", "user_version is the schema version");
+    is_str(uv, "3", "user_version is the schema version");
     free(uv);
     ok(reg(st, "web") == 1, "a write succeeds");
     ok(file_exists(wal), "the -wal file exists after a write");
@@ -682,7 +683,7 @@ static void test_newer_version(void)
     enum store_rc rc = store_open(path, REGION, ACCOUNT, &st, err, sizeof(err));
     ok(rc == STORE_IO && !st, "a newer schema version is refused");
     like(err, "schema version 7", "message names the file's version");
-    like(err, "knows (2)", "and this binary's");
+    like(err, "knows (3)", "and this binary's");
     like(err, path, "and the path");
     char *uv = raw_query(path, "PRAGMA user_version");
     is_str(uv, "7", "the file's version is unchanged");
@@ -893,7 +894,7 @@ static void test_migrate_v1(void)
     struct store *st = open_ok(path, "schema 1 database");
     if (st) {
         char *uv = raw_query(path, "PRAGMA user_version");
-        is_str(uv, "2", "migrated to schema 2");
+        is_str(uv, "3", "migrated to the current schema");
         free(uv);
         struct store_taskdef td = {0};
         ok(store_td_describe(st, "old:3", &td, err, sizeof(err)) == STORE_OK &&
@@ -915,6 +916,178 @@ static void test_migrate_v1(void)
     if (st) {
         ok(strcmp(tasks_since(st, 0), "{t}<{td}>") == 0 && reg(st, "old") == 5,
            "migration is not repeated; rows stay");
+        store_close(st);
+    }
+    free(path);
+}
+
+/* ---- clusters (store_clusters.h) ---- */
+
+#define CARN(x) "arn:aws:ecs:" REGION ":" ACCOUNT ":cluster/" x
+
+static void test_clusters(const char *path)
+{
+    struct store *st = open_ok(path, "clusters database");
+    struct store_cluster c = {0};
+    struct store_list l = {0};
+    int created = -1;
+    if (!st)
+        return;
+    struct store_tag tags[] = {{"team", "ops"}, {"env", ""}};
+    ok(store_cluster_create(st, "prod", "{\"settings\":[]}", tags, 2, &c, &created, err,
+                            sizeof err) == STORE_OK &&
+           created == 1 && c.status == STORE_ACTIVE && strcmp(c.arn, CARN("prod")) == 0 &&
+           strcmp(c.json, "{\"settings\":[]}") == 0 && c.created_at_ms > 0,
+       "create: ACTIVE, ARN, members kept");
+    store_cluster_free(&c);
+    ok(store_cluster_create(st, "prod", "{\"other\":1}", NULL, 0, &c, &created, err,
+                            sizeof err) == STORE_OK &&
+           created == 0 && strcmp(c.json, "{\"settings\":[]}") == 0,
+       "creating an ACTIVE cluster again returns it unchanged");
+    store_cluster_free(&c);
+    ok(store_cluster_create(st, "bad name", NULL, NULL, 0, &c, NULL, err, sizeof err) ==
+           STORE_INVALID,
+       "a name with a space is refused");
+    like(err, "bad name", "the message names it");
+    struct store_tag aws[] = {{"aws:x", "y"}};
+    ok(store_cluster_create(st, "t", NULL, aws, 1, NULL, NULL, err, sizeof err) ==
+           STORE_INVALID,
+       "aws: tags refused on create");
+    ok(store_cluster_get(st, "t", NULL, err, sizeof err) == STORE_NOT_FOUND,
+       "and nothing was created");
+    ok(store_cluster_get(st, CARN("prod"), &c, err, sizeof err) == STORE_OK &&
+           strcmp(c.name, "prod") == 0,
+       "get by ARN");
+    store_cluster_free(&c);
+    ok(store_cluster_get(st, "arn:aws:ecs:us-east-1:" ACCOUNT ":cluster/prod", NULL, err,
+                         sizeof err) == STORE_NOT_FOUND,
+       "another region's ARN is not found");
+    ok(store_cluster_get(st, "arn:aws:s3:::b", NULL, err, sizeof err) == STORE_INVALID,
+       "a non-cluster ARN is invalid");
+
+    struct store_tags tg = {0};
+    ok(store_rtags_get(st, CARN("prod"), &tg, err, sizeof err) == STORE_OK && tg.n == 2 &&
+           strcmp(tg.v[0].key, "team") == 0 && strcmp(tg.v[1].value, "") == 0,
+       "tags by ARN, in order");
+    store_tags_free(&tg);
+    struct store_tag more[] = {{"team", "dev"}, {"x", "1"}};
+    const char *rm[] = {"env", "absent"};
+    ok(store_rtags_set(st, CARN("prod"), more, 2, err, sizeof err) == STORE_OK &&
+           store_rtags_remove(st, CARN("prod"), rm, 2, err, sizeof err) == STORE_OK &&
+           store_rtags_get(st, CARN("prod"), &tg, err, sizeof err) == STORE_OK &&
+           tg.n == 2 && strcmp(tg.v[0].value, "dev") == 0 && strcmp(tg.v[1].key, "x") == 0,
+       "tag, untag: values replaced, absent keys ignored");
+    store_tags_free(&tg);
+
+    for (int i = 0; i < 3; i++) {
+        char n[16];
+        snprintf(n, sizeof n, "c%d", i);
+        store_cluster_create(st, n, NULL, NULL, 0, NULL, NULL, err, sizeof err);
+    }
+    ok(store_cluster_delete(st, "c1", &c, err, sizeof err) == STORE_OK &&
+           c.status == STORE_INACTIVE,
+       "delete: INACTIVE");
+    store_cluster_free(&c);
+    ok(store_cluster_get(st, "c1", &c, err, sizeof err) == STORE_OK &&
+           c.status == STORE_INACTIVE,
+       "an INACTIVE cluster is still described");
+    store_cluster_free(&c);
+    ok(store_cluster_delete(st, "nope", NULL, err, sizeof err) == STORE_NOT_FOUND,
+       "deleting an unknown cluster: not found");
+    ok(store_cluster_list(st, 2, NULL, &l, err, sizeof err) == STORE_OK && l.n == 2 &&
+           strcmp(l.items[0], CARN("c0")) == 0 && strcmp(l.items[1], CARN("c2")) == 0 &&
+           l.next_token,
+       "list: ACTIVE only, by name, paged");
+    char *tok = l.next_token ? strdup(l.next_token) : NULL;
+    store_list_free(&l);
+    ok(tok && store_cluster_list(st, 2, tok, &l, err, sizeof err) == STORE_OK && l.n == 1 &&
+           strcmp(l.items[0], CARN("prod")) == 0 && !l.next_token,
+       "list: second page ends");
+    store_list_free(&l);
+    free(tok);
+    ok(store_cluster_list(st, 0, "zzz", &l, err, sizeof err) == STORE_INVALID,
+       "a bad token is refused");
+    ok(store_cluster_create(st, "c1", "{\"n\":2}", NULL, 0, &c, &created, err,
+                            sizeof err) == STORE_OK &&
+           created == 1 && c.status == STORE_ACTIVE && strcmp(c.json, "{\"n\":2}") == 0,
+       "creating an INACTIVE cluster makes it ACTIVE with the new members");
+    store_cluster_free(&c);
+
+    struct store_instance in1 = {0}, in2 = {0};
+    ok(store_instance_get(st, &in1, err, sizeof err) == STORE_OK && in1.id &&
+           strlen(in1.id) == 32 && strspn(in1.id, "0123456789abcdef") == 32 &&
+           in1.registered_at_ms > 1700000000000 && !in1.cluster && !in1.arn,
+       "container-instance ID: 32 hex digits, a registration time, no cluster yet");
+    ok(store_instance_register(st, "home", err, sizeof err) == STORE_OK &&
+           store_cluster_get(st, "home", &c, err, sizeof err) == STORE_OK &&
+           c.status == STORE_ACTIVE,
+       "registering creates the host's cluster");
+    store_cluster_free(&c);
+    store_close(st);
+    st = open_ok(path, "clusters database reopened");
+    if (st) {
+        ok(store_instance_get(st, &in2, err, sizeof err) == STORE_OK && in1.id && in2.id &&
+               strcmp(in1.id, in2.id) == 0 &&
+               in1.registered_at_ms == in2.registered_at_ms,
+           "the ID is stable across restarts");
+        ok(in2.arn && in1.id &&
+               strcmp(in2.arn, "arn:aws:ecs:" REGION ":" ACCOUNT
+                               ":container-instance/home/") > 0 &&
+               strstr(in2.arn, in1.id) && strcmp(in2.cluster, "home") == 0,
+           "the instance ARN names its cluster and ID");
+        ok(store_cluster_get(st, "prod", NULL, err, sizeof err) == STORE_OK,
+           "clusters survive a reopen");
+        store_cluster_delete(st, "home", NULL, err, sizeof err);
+        ok(store_instance_register(st, "home", err, sizeof err) == STORE_OK &&
+               store_cluster_get(st, "home", &c, err, sizeof err) == STORE_OK &&
+               c.status == STORE_ACTIVE,
+           "registering revives an INACTIVE cluster");
+        store_cluster_free(&c);
+        store_close(st);
+    }
+    store_instance_free(&in1);
+    store_instance_free(&in2);
+}
+
+/* Schema 2 as berthd shipped it: a task row must survive the migration to 3. */
+static void test_migrate_v2(void)
+{
+    char *path = path_in("v2.db");
+    sqlite3 *db;
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, v1_sql, NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db,
+                          "CREATE TABLE task ("
+                          "  arn TEXT PRIMARY KEY NOT NULL,"
+                          "  last_status TEXT NOT NULL,"
+                          "  stopped_at INTEGER,"
+                          "  json TEXT NOT NULL,"
+                          "  taskdef_json TEXT NOT NULL"
+                          ");"
+                          "CREATE INDEX task_stopped ON task(stopped_at);"
+                          "INSERT INTO task VALUES ('arn:t2', 'RUNNING', NULL, '{x}', '{y}');"
+                          "PRAGMA user_version = 2;",
+                          NULL, NULL, NULL);
+    sqlite3_close(db);
+    if (!ok(rc == SQLITE_OK, "a schema 2 database with a task")) {
+        free(path);
+        return;
+    }
+    struct store *st = open_ok(path, "schema 2 database");
+    if (st) {
+        char *uv = raw_query(path, "PRAGMA user_version");
+        is_str(uv, "3", "migrated to schema 3");
+        free(uv);
+        is_str(tasks_since(st, 0), "{x}<{y}>", "the task row is kept");
+        struct store_instance in = {0};
+        ok(store_instance_get(st, &in, err, sizeof err) == STORE_OK && in.id,
+           "the container-instance ID was made");
+        store_instance_free(&in);
+        ok(store_cluster_create(st, "after", NULL, NULL, 0, NULL, NULL, err, sizeof err) ==
+               STORE_OK,
+           "clusters can be stored after the migration");
         store_close(st);
     }
     free(path);
@@ -945,6 +1118,10 @@ int main(void)
     test_tasks(tasks_db);
     free(tasks_db);
     test_migrate_v1();
+    test_migrate_v2();
+    char *clusters_db = path_in("clusters.db");
+    test_clusters(clusters_db);
+    free(clusters_db);
     test_newer_version();
     test_not_a_database();
     test_corrupt();
