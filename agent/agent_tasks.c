@@ -13,6 +13,7 @@
 #include "agent/plugin_host.h"
 #include "agent/ports.h"
 #include "agent/runtime.h"
+#include "agent/services.h"
 #include "agent/store.h"
 #include "agent/tasks.h"
 
@@ -122,12 +123,24 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
     x->tasks = a->tasks;
     x->store = a->store;
     a->tasks_api = x;
+    /* The service scheduler, on the task manager. */
+    struct services_conf sc = {.cluster = a->conf->agent.cluster,
+                               .region = a->conf->agent.region,
+                               .account_id = a->conf->agent.account_id};
+    a->services = services_new(a->loop, a->store, a->tasks, &sc, err, sizeof err);
+    if (!a->services) {
+        conf_errors_add(errs, "cannot load the services: %s", err);
+        return -1;
+    }
+    x->services = a->services;
     agent_tasks_sync_runtime(a);
     return 0;
 }
 
 void agent_tasks_free(struct agent *a)
 {
+    services_free(a->services);
+    a->services = NULL;
     if (a->tasks_api) {
         free(a->tasks_api->cluster);
         free(a->tasks_api->region);
@@ -141,6 +154,8 @@ void agent_tasks_free(struct agent *a)
 
 void agent_tasks_quiesce(struct agent *a)
 {
+    if (a->services)
+        services_quiesce(a->services);
     if (a->tasks)
         tasks_quiesce(a->tasks);
 }

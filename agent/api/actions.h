@@ -14,6 +14,11 @@
  *   api_task_actions     RunTask, StartTask, StopTask, DescribeTasks,
  *                        ListTasks (ctx: struct api_tasks_ctx *)
  *
+ *   api_service_actions  CreateService, UpdateService, DeleteService,
+ *                        DescribeServices, ListServices;
+ *                        ListServicesByNamespace refused (ctx: struct
+ *                        api_tasks_ctx *, its services member)
+ *
  * Errors from the store map to AWS types with api_fail_store(): not found
  * and conflicts -> ClientException, bad parameters ->
  * InvalidParameterException, database failures -> ServerException. */
@@ -28,15 +33,23 @@
 extern const struct api_action api_taskdef_actions[];
 extern const struct api_action api_tag_actions[];
 extern const struct api_action api_task_actions[];
+extern const struct api_action api_service_actions[];
 
 struct tasks;
+struct services;
 /* The context of the task actions: the manager, the store (for task
  * definitions) and what names this cluster in requests. */
 struct api_tasks_ctx {
     struct tasks *tasks;
     struct store *store;
     char *cluster, *region, *account_id;
+    struct services *services; /* the service actions */
 };
+
+/* The cluster member of a request (ctx: struct api_tasks_ctx): absent,
+ * or this cluster's name or ARN; else the call is failed with
+ * ClusterNotFoundException and -1 returned. */
+int api_check_cluster(struct api_call *c, const char *cluster);
 
 /* Fails c with the AWS type for rc and message err. */
 void api_fail_store(struct api_call *c, enum store_rc rc, const char *err);

@@ -384,6 +384,11 @@ done:
     jw_free_shape(&list_shape, &in);
 }
 
+int api_check_cluster(struct api_call *c, const char *cluster)
+{
+    return check_cluster(c, cluster);
+}
+
 const struct api_action api_task_actions[] = {
     {"RunTask", run_task},
     {"StartTask", start_task},
