@@ -505,7 +505,9 @@ static void step_service(struct services *m, struct service *s, int64_t now)
         ss->dirty = true;
     }
 
-    /* Old deployments with nothing left go. */
+    /* Old deployments with nothing left go.  tasks_run() may have moved
+     * the manager's array: read it again. */
+    n = tasks_all(m->tasks, &all);
     for (size_t i = s->n_deps; i-- > 0;) {
         struct svc_deployment *d = &s->deps[i];
         if (d == p)

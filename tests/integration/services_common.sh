@@ -99,7 +99,9 @@ steady() {
     [ "$(api DescribeTasks "{\"tasks\":$arns}" | jpath '" ".join(sorted(t["lastStatus"]+t.get("healthStatus","") for t in d["tasks"]))')" = "RUNNINGHEALTHY RUNNINGHEALTHY RUNNINGHEALTHY" ]
 }
 register() { ecs_nc register-task-definition --cli-input-json "file://$1" | jpath 'd["taskDefinition"]["taskDefinitionArn"]'; }
-# A web app that is healthy while /tmp/ok exists; VERSION tells revisions apart.
+# A web app that is healthy while /tmp/ok exists; VERSION tells revisions
+# apart.  The check is lenient (timeout 5 s, 2 retries): on a loaded host a
+# single slow check must not fail a healthy task.
 webdef() { # VERSION IMAGE
     cat >"$T/web.json" <<EOF2
 {"family": "web", "containerDefinitions": [
@@ -108,7 +110,7 @@ webdef() { # VERSION IMAGE
    "command": ["sh", "-c", "echo \$VERSION > /tmp/index.html; touch /tmp/ok; trap 'exit 0' TERM; httpd -f -p 8080 -h /tmp & wait"],
    "portMappings": [{"containerPort": 8080, "hostPort": 0}],
    "healthCheck": {"command": ["CMD-SHELL", "test -f /tmp/ok && wget -q -O /dev/null http://127.0.0.1:8080/ || exit 1"],
-                   "interval": 5, "timeout": 2, "retries": 1}}]}
+                   "interval": 5, "timeout": 5, "retries": 2}}]}
 EOF2
     register "$T/web.json"
 }
@@ -279,6 +281,31 @@ is "its tasks are gone from the engine" "$(engine_running)" 0
 is "ListServices no longer lists it" "$(ecs list-services | jpath 'd["serviceArns"]')" "[]"
 like "UpdateService of an INACTIVE service" "$(ecs update-service --service web --desired-count 1)" \
     "ServiceNotActiveException"
+# --- Tasks that cannot start, no circuit breaker: retried with a growing gap.
+cat >"$T/broken.json" <<'EOF2'
+{"family": "broken", "containerDefinitions": [
+  {"name": "main", "image": "berth-test/nope:1", "memory": 32}]}
+EOF2
+register "$T/broken.json" >/dev/null
+ecs create-service --service-name broken --task-definition broken --desired-count 1 >/dev/null
+broken() { # EXPR (s is the service)
+    api DescribeServices '{"services":["broken"]}' | python3 -c "import json,sys; s=json.load(sys.stdin)['services'][0]; print($1)"
+}
+unstable() { broken '"|".join(e["message"] for e in s["events"])' | grep -q 'is unable to consistently start tasks successfully'; }
+ok "after repeated failures: \"is unable to consistently start tasks successfully\"" wait_for 120 unstable
+is "the deployment counts its failed tasks and stays IN_PROGRESS" \
+    "$(broken 's["deployments"][0]["rolloutState"]+" "+str(s["deployments"][0]["failedTasks"] >= 3)')" "IN_PROGRESS True"
+ok "the retries are spaced: at least 2 s between the last two starts" \
+    python3 - "$T/berthd.log" <<'PY'
+import re, sys, datetime
+ts = [datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f")
+      for m in (re.match(r"ts=(\S+)Z .*event=service.tasks_started service=broken", l)
+                for l in open(sys.argv[1])) if m]
+sys.exit(0 if len(ts) >= 3 and (ts[-1] - ts[-2]).total_seconds() >= 2 else 1)
+PY
+is "DeleteService --force of it" \
+    "$(ecs delete-service --service broken --force | jpath 'd["service"]["status"]')" DRAINING
+
 stop_berthd
 is "berthd exits 0" "$BERTHD_STATUS" 0
 done_testing
