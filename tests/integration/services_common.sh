@@ -34,7 +34,12 @@ export AWS_SHARED_CREDENTIALS_FILE="$T/credentials" AWS_CONFIG_FILE="$T/awsconfi
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION
 
 # Containers of this test carry cluster=$CLUSTER; anything left is removed.
+# Each engine's test has its own host ports, so the two can run together.
 CLUSTER=svc-$ENGINE-$$
+case $ENGINE in
+docker) PORTS=43000-43999 ;;
+*) PORTS=44000-44999 ;;
+esac
 write_conf "$T/berth.conf" <<EOF2
 [api]
 socket = $T/api.sock
@@ -42,7 +47,7 @@ listen = 127.0.0.1:$PORT
 credentials-file = $T/credentials
 
 [tasks]
-host-port-range = 43000-44999
+host-port-range = $PORTS
 
 [plugin $ENGINE]
 socket = $SOCK
