@@ -351,6 +351,36 @@ struct svc_deployment *service_deploy(struct service *s, const char *taskdef_arn
     return d;
 }
 
+struct svc_deployment *service_reinstate(struct service *s, const char *id,
+                                         int64_t now_ms)
+{
+    size_t i;
+    struct svc_deployment d;
+
+    for (i = 0; i < s->n_deps && strcmp(s->deps[i].id, id) != 0; i++)
+        ;
+    if (i == s->n_deps || s->deps[i].status == DEP_PRIMARY)
+        return NULL;
+    for (size_t k = 0; k < s->n_deps; k++)
+        if (s->deps[k].status == DEP_PRIMARY) {
+            s->deps[k].status = DEP_ACTIVE;
+            s->deps[k].updated_at_ms = now_ms;
+        }
+    d = s->deps[i];
+    memmove(&s->deps[1], &s->deps[0], i * sizeof *s->deps);
+    s->deps[0] = d;
+    struct svc_deployment *p = &s->deps[0];
+    p->status = DEP_PRIMARY;
+    p->rollout = ROLL_IN_PROGRESS;
+    p->desired_count = s->desired_count;
+    p->start_failures = 0;
+    p->next_start_ms = 0;
+    p->steady_reported = false;
+    p->updated_at_ms = now_ms;
+    set_str(&s->taskdef_arn, p->taskdef_arn);
+    return p;
+}
+
 void service_event(struct service *s, int64_t now_ms, const char *fmt, ...)
 {
     char msg[1024], id[40];

@@ -160,6 +160,11 @@ int service_update(struct service *s, const struct svc_input *in,
 /* A new PRIMARY deployment of taskdef_arn: the old primary becomes ACTIVE. */
 struct svc_deployment *service_deploy(struct service *s, const char *taskdef_arn,
                                       int64_t now_ms);
+/* Makes the deployment id (still listed, not PRIMARY) PRIMARY again and
+ * IN_PROGRESS, its tasks kept (a rollback without churn); NULL when it is
+ * no longer listed. */
+struct svc_deployment *service_reinstate(struct service *s, const char *id,
+                                         int64_t now_ms);
 struct svc_deployment *service_primary(struct service *s);
 struct svc_deployment *service_deployment(struct service *s, const char *id);
 /* Drops the deployment at index i (an old one that has no task left). */

@@ -284,12 +284,19 @@ static void trip_breaker(struct services *m, struct service *s, int64_t now)
         strcmp(s->stable_taskdef, p->taskdef_arn) == 0)
         return;
     char *to = xstrdup(s->stable_dep_id ? s->stable_dep_id : p->id);
-    struct svc_deployment *n = service_deploy(s, s->stable_taskdef, now);
+    /* The last COMPLETED deployment is still listed while its tasks run:
+     * it becomes PRIMARY again and keeps them, rather than replacing
+     * healthy tasks with copies of themselves. */
+    struct svc_deployment *n = s->stable_dep_id
+                                   ? service_reinstate(s, s->stable_dep_id, now)
+                                   : NULL;
+    if (!n)
+        n = service_deploy(s, s->stable_taskdef, now);
     snprintf(reason, sizeof reason,
              "ECS deployment circuit breaker: rolling back to deploymentId %s.", to);
     free(n->rollout_reason);
     n->rollout_reason = xstrdup(reason);
-    service_event(s, now, "(deployment %s) rolling back to deployment %s.", n->id, to);
+    service_event(s, now, "rolling back to deployment %s.", to);
     log_info("service.rollback", "service=%s deployment=%s taskdef=%s", s->name, n->id,
              s->stable_taskdef);
     free(to);
@@ -431,14 +438,13 @@ static void step_service(struct services *m, struct service *s, int64_t now)
 
     if (p && p->rollout == ROLL_IN_PROGRESS && s->dc.cb_enable &&
         p->failed_tasks >= service_cb_threshold(s->desired_count)) {
+        const char *pid = p->id; /* the string outlives a move of deps */
         trip_breaker(m, s, now);
-        if (service_primary(s) != p) {
-            /* Rolled back: the failed deployment's tasks are old now. */
-            p = service_primary(s);
-            for (size_t i = 0; i < c.n_p; i++)
-                c.old[c.n_old++] = c.p[i];
-            c.h_old += c.h_p;
-            c.n_p = c.h_p = 0;
+        if (!service_primary(s) || service_primary(s)->id != pid) {
+            /* Rolled back: count again from the new primary, next turn. */
+            census_free(&c);
+            kick(m);
+            return;
         }
     }
 

@@ -232,6 +232,14 @@ static void test_update_events_json(void)
     ok(update(s, "{\"service\":\"web\",\"deploymentConfiguration\":{\"maximumPercent\":"
                  "90}}", NULL) == -1 && s->dc.max_pct == 120,
        "a refused update leaves the service as it was");
+    ok(service_reinstate(s, first, 1700000002000) != NULL &&
+           strcmp(s->deps[0].id, first) == 0 && s->deps[0].status == DEP_PRIMARY &&
+           s->deps[0].rollout == ROLL_IN_PROGRESS && s->deps[1].status == DEP_ACTIVE &&
+           s->deps[2].status == DEP_ACTIVE && s->n_deps == 3 &&
+           strcmp(s->taskdef_arn, TD1) == 0,
+       "a listed deployment is made PRIMARY again (rollback), the others ACTIVE");
+    ok(!service_reinstate(s, first, 1) && !service_reinstate(s, "ecs-svc/0", 1),
+       "the PRIMARY or an unlisted deployment cannot be reinstated");
     service_drop_deployment(s, 2);
     free(first);
 
