@@ -32,8 +32,9 @@
  *     older task is left; old deployments are then dropped.
  *   - Circuit breaker (when enabled): failed tasks of the primary >=
  *     clamp(ceil(desired/2), 3, 200) -> FAILED; no more tasks are started
- *     for it; with rollback, a new deployment of the last COMPLETED
- *     definition.
+ *     for it; with rollback, the last COMPLETED deployment is PRIMARY
+ *     again with its tasks (ECS makes a new deployment of its definition
+ *     and may replace them; Berth does that only once it is gone).
  *   - Scale in stops the newest tasks first (not yet running ones before
  *     running ones).
  *   - DRAINING (DeleteService): every task is drained and stopped; the
