@@ -238,8 +238,9 @@ static void census_free(struct census *c)
     free(c->old);
 }
 
-/* A stopped task seen for the first time: drainers forget it, and one that
- * never ran is a failed task of its deployment. */
+/* A task seen stopping (or stopped) for the first time: drainers forget it,
+ * and one that never ran and was not stopped by us is a failed task of its
+ * deployment. */
 static void handle_stopped(struct services *m, struct service *s, struct task *t,
                            int64_t now)
 {
@@ -394,9 +395,13 @@ static void step_service(struct services *m, struct service *s, int64_t now)
         struct task *t = all[i];
         if (!of_service(s, t))
             continue;
-        if (t->last_status == TASK_STOPPED) {
+        /* A task ends when it is to stop, not once it has: a replacement
+         * must not start before the failure is counted (and its backoff
+         * set) while the engine still tears the old one down. */
+        if (t->desired_status == TASK_STOPPED || t->last_status == TASK_STOPPED) {
             if (!seen(ss, t->arn))
                 handle_stopped(m, s, t, now);
+            any_left |= t->last_status != TASK_STOPPED;
             continue;
         }
         any_left = true;
@@ -668,7 +673,8 @@ static int add(struct services *m, struct service *s)
     /* Tasks that stopped before now were handled by an earlier agent (or
      * belong to an earlier service of that name). */
     for (size_t i = 0; i < n; i++)
-        if (of_service(s, all[i]) && all[i]->last_status == TASK_STOPPED)
+        if (of_service(s, all[i]) && (all[i]->last_status == TASK_STOPPED ||
+                                      all[i]->desired_status == TASK_STOPPED))
             mark_seen(ss, all[i]->arn);
     return 0;
 }

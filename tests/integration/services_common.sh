@@ -233,9 +233,11 @@ webdef three berth-test/nope:1 >/dev/null
 ecs update-service --service web --task-definition web:3 >/dev/null
 failed_event() { svc '"|".join(e["message"] for e in s["events"])' | grep -q 'deployment failed: tasks failed to start'; }
 ok "the circuit breaker trips (event)" wait_for 180 failed_event
-like "the new PRIMARY rolls back to the last completed deployment" \
-    "$(svc 's["deployments"][0]["taskDefinition"].split("/")[-1]+" "+s["deployments"][0]["rolloutStateReason"]')" \
-    "^web:2 ECS deployment circuit breaker: rolling back to deploymentId ecs-svc/[0-9]{19}\.$"
+is "the PRIMARY is web:2 again" \
+    "$(svc 's["deployments"][0]["status"]+" "+s["deployments"][0]["taskDefinition"].split("/")[-1]')" "PRIMARY web:2"
+like "the events say it rolled back to the last completed deployment" \
+    "$(svc '"|".join(e["message"] for e in s["events"])')" \
+    "rolling back to deployment ecs-svc/[0-9]{19}\.\|.*deployment failed: tasks failed to start"
 ok "steady again on web:2" wait_for 180 steady
 is "the same web:2 tasks as before: the rollback replaced none of them" \
     "$(running_tasks)" "$before"
