@@ -45,8 +45,9 @@
  * deployment, delete, an unhealthy task), every registered drainer's begin()
  * is told; it returns how long (ms) it needs (deregistration delay, DNS
  * TTL).  The task is stopped after the longest wait (at once when 0 or no
- * drainer).  A task of the service that stopped for another reason is only
- * reported with gone().  Pending drains are not stored: after a restart a
+ * drainer).  Every task of the service is reported once with gone() when
+ * it is to stop (after its drain, or at once when it died or was stopped
+ * by someone else).  Pending drains are not stored: after a restart a
  * draining task is live again and the scheduler decides anew.
  *
  * Control loop only. */
@@ -70,7 +71,8 @@ struct drainer_ops {
     /* The scheduler will stop t: take it out of service; returns the ms
      * to wait before it is stopped. */
     uint64_t (*begin)(void *arg, const struct service *s, const struct task *t);
-    /* t (of service s) stopped or was stopped: forget it.  May be NULL. */
+    /* t (of service s) is stopping or stopped, whoever asked: forget it.
+     * Called once per task.  May be NULL. */
     void (*gone)(void *arg, const struct service *s, const struct task *t);
 };
 
