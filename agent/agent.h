@@ -23,6 +23,7 @@ struct host;
 struct plugin;
 struct store;
 struct tasks;
+struct services;
 struct api_tasks_ctx;
 
 enum agent_state { AGENT_RUNNING, AGENT_RELOADING, AGENT_STOPPING, AGENT_DONE };
@@ -40,6 +41,7 @@ struct agent {
     struct tasks *tasks; /* the task manager */
     struct api_tasks_ctx *tasks_api; /* what the task actions need */
     struct metadata *metadata; /* the task metadata endpoint, or NULL */
+    struct services *services; /* the service scheduler */
 
     struct plugin **plugins; /* running, in conf order */
     size_t n_plugins;

@@ -15,6 +15,8 @@
 #include "agent/ports.h"
 #include "agent/resources.h"
 #include "agent/runtime.h"
+#include "agent/service.h"
+#include "agent/services.h"
 #include "agent/store.h"
 #include "agent/store_clusters.h"
 #include "agent/tasks.h"
@@ -94,6 +96,21 @@ void agent_tasks_plugin_stopping(struct agent *a, struct plugin *p)
         runtime_detach(tasks_runtime(a->tasks), p);
 }
 
+/* activeServicesCount of DescribeClusters, and what stops DeleteCluster:
+ * the services of that cluster not yet INACTIVE (ECS counts DRAINING ones
+ * as still there). */
+static unsigned cluster_services(void *arg, const char *cluster_arn)
+{
+    struct service **all;
+    size_t n = services_all(arg, &all);
+    unsigned count = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (all[i]->status != SVC_INACTIVE && strcmp(all[i]->cluster_arn, cluster_arn) == 0)
+            count++;
+    return count;
+}
+
 /* This host as a container instance of its cluster: the cluster exists
  * (ACTIVE), the instance's ID, and the capacity placement counts on. */
 static int agent_instance_start(struct agent *a, struct api_tasks_ctx *x,
@@ -171,12 +188,26 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
     }
     if (agent_instance_start(a, x, errs) < 0)
         return -1;
+    /* The service scheduler, on the task manager. */
+    struct services_conf sc = {.cluster = a->conf->agent.cluster,
+                               .region = a->conf->agent.region,
+                               .account_id = a->conf->agent.account_id};
+    a->services = services_new(a->loop, a->store, a->tasks, &sc, err, sizeof err);
+    if (!a->services) {
+        conf_errors_add(errs, "cannot load the services: %s", err);
+        return -1;
+    }
+    x->services = a->services;
+    x->active_services = cluster_services;
+    x->services_arg = a->services;
     agent_tasks_sync_runtime(a);
     return 0;
 }
 
 void agent_tasks_free(struct agent *a)
 {
+    services_free(a->services);
+    a->services = NULL;
     metadata_free(a->metadata); /* uses the tasks' runtime */
     a->metadata = NULL;
     if (a->tasks_api) {
@@ -195,6 +226,8 @@ void agent_tasks_free(struct agent *a)
 
 void agent_tasks_quiesce(struct agent *a)
 {
+    if (a->services)
+        services_quiesce(a->services);
     if (a->tasks)
         tasks_quiesce(a->tasks);
 }

@@ -95,6 +95,18 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "  ('container_instance_id', lower(hex(randomblob(16)))),"
     "  ('registered_at',"
     "   CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));",
+    /* 3 -> 4 */
+    /* A service is kept whole as JSON (service.h: its deployments and its
+     * last 100 events inside), with the columns it is found by. */
+    "CREATE TABLE service ("
+    "  arn TEXT PRIMARY KEY NOT NULL,"
+    "  cluster TEXT NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN ('ACTIVE', 'DRAINING', 'INACTIVE')),"
+    "  updated_at INTEGER NOT NULL,"
+    "  json TEXT NOT NULL"
+    ");"
+    "CREATE INDEX service_name ON service(cluster, name);",
 };
 
 enum stmt_id {
@@ -118,6 +130,9 @@ enum stmt_id {
     S_TASK_PUT,
     S_TASK_LOAD,
     S_TASK_PRUNE,
+    S_SVC_PUT,
+    S_SVC_LOAD,
+    S_SVC_DELETE,
     S_COUNT
 };
 
@@ -185,6 +200,12 @@ static const char *const stmt_sql[S_COUNT] = {
                     " WHERE stopped_at IS NULL OR stopped_at >= ?1"
                     " ORDER BY rowid",
     [S_TASK_PRUNE] = "DELETE FROM task WHERE stopped_at < ?1",
+    [S_SVC_PUT] = "INSERT INTO service (arn, cluster, name, status, updated_at,"
+                  " json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+                  " ON CONFLICT (arn) DO UPDATE SET status = excluded.status,"
+                  " updated_at = excluded.updated_at, json = excluded.json",
+    [S_SVC_LOAD] = "SELECT json FROM service ORDER BY rowid",
+    [S_SVC_DELETE] = "DELETE FROM service WHERE arn = ?1",
 };
 
 struct store {
@@ -1457,4 +1478,59 @@ enum store_rc store_priv_check_key(const char *key, char *err, size_t errlen)
 int64_t store_priv_now_ms(void)
 {
     return now_ms();
+}
+
+/* ---- services ---- */
+
+enum store_rc store_service_put(struct store *st, const char *arn,
+                                const char *cluster, const char *name,
+                                const char *status, const char *json, char *err,
+                                size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[S_SVC_PUT];
+    enum store_rc r = tx_begin(st, err, errlen);
+
+    if (r != STORE_OK)
+        return r;
+    sqlite3_bind_text(s, 1, arn, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, cluster, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, now_ms());
+    sqlite3_bind_text(s, 6, json, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        r = db_error(st, "cannot save a service", err, errlen);
+    done(s);
+    return tx_end(st, r, err, errlen);
+}
+
+enum store_rc store_service_load(struct store *st,
+                                 void (*cb)(void *arg, const char *json), void *arg,
+                                 char *err, size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[S_SVC_LOAD];
+    enum store_rc r = STORE_OK;
+    int rc;
+
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        cb(arg, (const char *)sqlite3_column_text(s, 0));
+    if (rc != SQLITE_DONE)
+        r = db_error(st, "cannot read the services", err, errlen);
+    done(s);
+    return r;
+}
+
+enum store_rc store_service_delete(struct store *st, const char *arn, char *err,
+                                   size_t errlen)
+{
+    sqlite3_stmt *s = st->stmt[S_SVC_DELETE];
+    enum store_rc r = tx_begin(st, err, errlen);
+
+    if (r != STORE_OK)
+        return r;
+    sqlite3_bind_text(s, 1, arn, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        r = db_error(st, "cannot delete a service", err, errlen);
+    done(s);
+    return tx_end(st, r, err, errlen);
 }

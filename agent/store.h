@@ -1,6 +1,6 @@
 /* store.h: the durable desired state (task definitions and their tags,
- * tasks), in SQLite.  Clusters, this host's container-instance identity
- * and tags kept by ARN are in the same database: store_clusters.h.
+ * tasks, services), in SQLite.  Clusters, this host's container-instance
+ * identity and tags kept by ARN are in the same database: store_clusters.h.
  *
  * Contract
  *   - Single-threaded: only the control loop calls in.  The agent is the
@@ -64,7 +64,7 @@ enum store_status {
     STORE_ALL, /* filter only */
 };
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_MAX_RESULTS 100
 #define STORE_MAX_TAGS 50
 #define STORE_MAX_JSON (1024 * 1024)
@@ -172,6 +172,19 @@ enum store_rc store_task_load(struct store *st, int64_t stopped_since_ms,
 /* Forgets tasks stopped before stopped_before_ms. */
 enum store_rc store_task_prune(struct store *st, int64_t stopped_before_ms,
                                char *err, size_t errlen);
+
+/* Services: the agent's JSON record of each service (service.h), keyed
+ * by ARN, found again by cluster and name.  A put replaces the record. */
+enum store_rc store_service_put(struct store *st, const char *arn,
+                                const char *cluster, const char *name,
+                                const char *status, const char *json, char *err,
+                                size_t errlen);
+/* Calls cb for every stored service, oldest first. */
+enum store_rc store_service_load(struct store *st,
+                                 void (*cb)(void *arg, const char *json), void *arg,
+                                 char *err, size_t errlen);
+enum store_rc store_service_delete(struct store *st, const char *arn, char *err,
+                                   size_t errlen);
 
 void store_taskdef_free(struct store_taskdef *td);
 void store_tags_free(struct store_tags *t);

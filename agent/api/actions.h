@@ -18,6 +18,11 @@
  *                        DescribeContainerInstances (ctx: struct
  *                        api_tasks_ctx *; agent/api/actions_clusters.c)
  *
+ *   api_service_actions  CreateService, UpdateService, DeleteService,
+ *                        DescribeServices, ListServices;
+ *                        ListServicesByNamespace refused (ctx: struct
+ *                        api_tasks_ctx *, its services member)
+ *
  * Errors from the store map to AWS types with api_fail_store(): not found
  * and conflicts -> ClientException, bad parameters ->
  * InvalidParameterException, database failures -> ServerException. */
@@ -36,9 +41,11 @@ extern const struct api_action api_taskdef_actions[];
 extern const struct api_action api_tag_actions[];
 extern const struct api_action api_task_actions[];
 extern const struct api_action api_cluster_actions[];
+extern const struct api_action api_service_actions[];
 
 struct tasks;
 struct res;
+struct services;
 /* The context of the task actions: the manager, the store (for task
  * definitions) and what names this cluster in requests. */
 struct api_tasks_ctx {
@@ -54,6 +61,7 @@ struct api_tasks_ctx {
      * DeleteCluster; NULL (the services code is not there yet) counts 0. */
     unsigned (*active_services)(void *arg, const char *cluster_arn);
     void *services_arg;
+    struct services *services; /* the service actions */
 };
 
 /* For the task actions (actions_clusters.c). */
@@ -68,6 +76,11 @@ const char *api_instance_arn(const struct api_tasks_ctx *x);
 bool api_is_instance(const struct api_tasks_ctx *x, const char *ref);
 /* What the live tasks hold, summed into used (zeroed first); -1 on OOM. */
 int api_tasks_used(const struct api_tasks_ctx *x, struct res *used);
+/* The cluster member of a service action: absent, or this host's cluster
+ * by name or ARN (services run only where this host is registered); else
+ * the call is failed (ClusterNotFoundException, or InvalidParameterException
+ * for a cluster with no container instance) and -1 returned. */
+int api_check_cluster(struct api_call *c, const char *cluster);
 
 /* Fails c with the AWS type for rc and message err. */
 void api_fail_store(struct api_call *c, enum store_rc rc, const char *err);

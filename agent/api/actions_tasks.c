@@ -461,6 +461,19 @@ done:
     jw_free_shape(&list_shape, &in);
 }
 
+int api_check_cluster(struct api_call *c, const char *cluster)
+{
+    int kind = check_cluster(c, cluster);
+
+    if (kind == API_CLUSTER_OTHER) {
+        api_fail(c, "InvalidParameterException",
+                 "No Container Instances were found in cluster %s: services run in "
+                 "this host's cluster %s", cluster, CTX(c)->cluster);
+        return -1;
+    }
+    return kind;
+}
+
 const struct api_action api_task_actions[] = {
     {"RunTask", run_task},
     {"StartTask", start_task},

@@ -101,7 +101,7 @@ static void test_open(void)
     is_str(jm, "wal", "journal_mode is wal");
     free(jm);
     char *uv = raw_query(db, "PRAGMA user_version");
-    is_str(uv, "3", "user_version is the schema version");
+    is_str(uv, "4", "user_version is the schema version");
     free(uv);
     ok(reg(st, "web") == 1, "a write succeeds");
     ok(file_exists(wal), "the -wal file exists after a write");
@@ -683,7 +683,7 @@ static void test_newer_version(void)
     enum store_rc rc = store_open(path, REGION, ACCOUNT, &st, err, sizeof(err));
     ok(rc == STORE_IO && !st, "a newer schema version is refused");
     like(err, "schema version 7", "message names the file's version");
-    like(err, "knows (3)", "and this binary's");
+    like(err, "knows (4)", "and this binary's");
     like(err, path, "and the path");
     char *uv = raw_query(path, "PRAGMA user_version");
     is_str(uv, "7", "the file's version is unchanged");
@@ -894,7 +894,7 @@ static void test_migrate_v1(void)
     struct store *st = open_ok(path, "schema 1 database");
     if (st) {
         char *uv = raw_query(path, "PRAGMA user_version");
-        is_str(uv, "3", "migrated to the current schema");
+        is_str(uv, "4", "migrated to the current schema");
         free(uv);
         struct store_taskdef td = {0};
         ok(store_td_describe(st, "old:3", &td, err, sizeof(err)) == STORE_OK &&
@@ -1078,7 +1078,7 @@ static void test_migrate_v2(void)
     struct store *st = open_ok(path, "schema 2 database");
     if (st) {
         char *uv = raw_query(path, "PRAGMA user_version");
-        is_str(uv, "3", "migrated to schema 3");
+        is_str(uv, "4", "migrated to the current schema (4)");
         free(uv);
         is_str(tasks_since(st, 0), "{x}<{y}>", "the task row is kept");
         struct store_instance in = {0};
