@@ -184,6 +184,15 @@ int engine_info_from_inspect(const cJSON *j, struct engine_info *out);
 int engine_info_from_list(const cJSON *j, struct engine_info *out);
 void engine_info_free(struct engine_info *i);
 
+/* The names of the task-scoped volumes a container mounts, from its
+ * inspect JSON (Docker's or libpod's, both list Mounts[] with Type and
+ * Name): the named volumes called berth-TASKID-*, where TASKID ends the
+ * container's com.amazonaws.ecs.task-arn label, which is how the agent
+ * names a task's own volumes.  A NULL-terminated array the caller frees
+ * (each string, then the array) with *n set; NULL when there is none or
+ * memory ran out. */
+char **engine_task_volumes(const cJSON *inspect, size_t *n);
+
 /* From Docker's stats format (GET /containers/ID/stats?stream=false, also
  * podman's compat API): -1 when it has no cpu_stats. */
 int engine_stats_from_docker(const cJSON *j, struct berth_container_stats *out);

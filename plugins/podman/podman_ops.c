@@ -261,6 +261,32 @@ int podman_stop(void *state, const char *id, uint32_t timeout_s, berth_rt_done_c
     return 0;
 }
 
+static void remove_volume(struct pop *op);
+
+static void volume_removed(struct pop *op, const struct engine_result *r)
+{
+    const char *name = op->ids[op->next_id - 1];
+    if (r->code == BERTH_RT_OK)
+        op->p->host->log(op->p->ctx, BERTH_LOG_INFO, "podman.volume.removed name=%s", name);
+    else if (r->code != BERTH_RT_NOT_FOUND && r->code != BERTH_RT_CONFLICT)
+        op->p->host->log(op->p->ctx, BERTH_LOG_WARN,
+                         "podman.volume.remove.failed name=%s error=\"%s\"", name, words(r));
+    remove_volume(op);
+}
+
+/* The task's own volumes, one by one: one that another container of the
+ * task still uses (409) goes with that container's removal. */
+static void remove_volume(struct pop *op)
+{
+    char path[PATH_LEN];
+    if (op->next_id >= op->n_ids) {
+        pop_finish(op, BERTH_RT_OK, "");
+        return;
+    }
+    snprintf(path, sizeof(path), "/volumes/%s", op->ids[op->next_id++]);
+    pop_call(op, "DELETE", path, NULL, 0, volume_removed);
+}
+
 static void removed(struct pop *op, const struct engine_result *r)
 {
     const cJSON *rep;
@@ -282,7 +308,23 @@ static void removed(struct pop *op, const struct engine_result *r)
     }
     phc_forget(op->p, op->target);
     op->p->host->log(op->p->ctx, BERTH_LOG_INFO, "podman.removed id=%.12s", op->target);
-    pop_finish(op, BERTH_RT_OK, "");
+    remove_volume(op);
+}
+
+static void remove_inspected(struct pop *op, const struct engine_result *r)
+{
+    char path[PATH_LEN];
+    if (r->code == BERTH_RT_NOT_FOUND) {
+        pop_finish(op, BERTH_RT_OK, ""); /* gone already */
+        return;
+    }
+    /* Without the inspect the container still goes; only its volumes stay. */
+    if (r->code == BERTH_RT_OK && r->json)
+        op->ids = engine_task_volumes(r->json, &op->n_ids);
+    /* Not forced: a running container is a CONFLICT, as the ABI says
+     * remove takes a stopped one.  v: its anonymous volumes too. */
+    snprintf(path, sizeof(path), "/containers/%s?v=true", op->target);
+    pop_call(op, "DELETE", path, NULL, 0, removed);
 }
 
 int podman_remove(void *state, const char *id, berth_rt_done_cb cb, void *arg)
@@ -294,10 +336,9 @@ int podman_remove(void *state, const char *id, berth_rt_done_cb cb, void *arg)
     if (!podman_id_ok(id))
         return bad_id(op, id);
     snprintf(op->target, sizeof(op->target), "%s", id);
-    /* Not forced: a running container is a CONFLICT, as the ABI says
-     * remove takes a stopped one.  v: its anonymous volumes too. */
-    snprintf(path, sizeof(path), "/containers/%s?v=true", id);
-    pop_call(op, "DELETE", path, NULL, 0, removed);
+    /* First its task's own volumes (engine_task_volumes), to remove after it. */
+    snprintf(path, sizeof(path), "/containers/%s/json", id);
+    pop_call(op, "GET", path, NULL, 0, remove_inspected);
     return 0;
 }
 
