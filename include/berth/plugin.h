@@ -327,7 +327,9 @@ struct berth_host {
  *                  here when not in a sandbox (hostPort is concrete: the
  *                  agent picks dynamic ports)
  *   mounts         [{type: "bind"|"volume", source, target, readOnly,
- *                    driver, driverOpts{}, labels{}}]
+ *                    driver, driverOpts{}, labels{}, mustExist}]; mustExist
+ *                  (a named volume): create fails INVALID, naming it,
+ *                  when the volume does not exist rather than creating it
  *   volumesFrom    [{container: id, readOnly}]
  *   ulimits        [{name, soft, hard}]
  *   healthCheck    {test: ["CMD"|"CMD-SHELL", ...] or ["NONE"], intervalMs,

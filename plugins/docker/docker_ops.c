@@ -167,6 +167,54 @@ create_send(struct dop *op)
     dop_call(op, "POST", path, cJSON_Duplicate(op->body, 1), 0, create_done);
 }
 
+/* Volumes that must exist (mustExist) are checked first, from op->ids. */
+static void check_volume(struct dop *op);
+
+static void
+volume_checked(struct dop *op, const struct engine_result *r)
+{
+    char buf[1024];
+
+    if (r->code == BERTH_RT_NOT_FOUND) {
+        snprintf(buf, sizeof(buf), "volume %s does not exist, and the task definition does not let it be created " "(dockerVolumeConfiguration.autoprovision is false)", op->ids[op->next_id - 1]);
+        dop_finish(op, BERTH_RT_INVALID, buf); /* not an image to pull */
+    } else if (r->code != BERTH_RT_OK) {
+        dop_finish(op, r->code, r->msg);
+    } else {
+        check_volume(op);
+    }
+}
+
+static void
+check_volume(struct dop *op)
+{
+    char path[600];
+
+    if (op->next_id >= op->n_ids) {
+        create_send(op);
+        return;
+    }
+    snprintf(path, sizeof(path), "/volumes/%s", op->ids[op->next_id++]);
+    dop_call(op, "GET", path, NULL, 0, volume_checked);
+}
+
+static int
+must_exist(struct dop *op, const struct engine_spec *s)
+{
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        if (!s->mounts[i].must_exist)
+            continue;
+        char **v = realloc(op->ids, (op->n_ids + 1) * sizeof(*v));
+        if (!v)
+            return -1;
+        op->ids = v;
+        if (!(op->ids[op->n_ids] = strdup(s->mounts[i].source)))
+            return -1;
+        op->n_ids++;
+    }
+    return 0;
+}
+
 int
 docker_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *arg)
 {
@@ -194,13 +242,13 @@ docker_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *arg)
     } else if (!(op->body = docker_create_body(&s, err, sizeof(err)))) {
         dop_answer_later(op, BERTH_RT_INVALID, "container spec refused: %s", err);
     } else if (!(op->image = strdup(s.image)) ||
-               (s.sandbox && !(op->sandbox = strdup(s.sandbox)))) {
+               (s.sandbox && !(op->sandbox = strdup(s.sandbox))) || must_exist(op, &s) < 0) {
         dop_answer_later(op, BERTH_RT_FAILED, "out of memory");
     } else {
         snprintf(op->target, sizeof(op->target), "%s", s.name);
         d->host->log(d->ctx, BERTH_LOG_DEBUG, "docker.create name=%s image=%s", s.name,
                      s.image); /* never the env: it may hold secrets */
-        create_send(op);
+        check_volume(op);
     }
     engine_spec_free(&s);
     return 0;

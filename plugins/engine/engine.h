@@ -47,6 +47,7 @@ struct engine_mount {
     bool volume; /* false: bind */
     char *source, *target;
     bool read_only;
+    bool must_exist; /* volumes: never created here (ECS autoprovision false) */
     char *driver; /* volumes: NULL for the engine's default */
     struct engine_kv *driver_opts, *labels;
     size_t n_driver_opts, n_labels;

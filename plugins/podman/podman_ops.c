@@ -124,23 +124,43 @@ static void create_next(struct pop *op)
     pop_call(op, "POST", "/containers/create", cJSON_Duplicate(op->body, 1), 0, created);
 }
 
-/* Volumes with a driver, options or labels are created first; the
- * remaining ones are listed in op->ids. */
+static void volume_done(struct pop *op, const struct engine_result *r);
+
+/* The volumes' steps before the container, listed in op->ids: "?NAME"
+ * checks that NAME exists (mustExist), a JSON body creates a volume with
+ * a driver, options or labels. */
+static void volume_next(struct pop *op)
+{
+    char path[PATH_LEN];
+    if (op->next_id >= op->n_ids) {
+        create_next(op);
+        return;
+    }
+    const char *step = op->ids[op->next_id++];
+    if (step[0] == '?') {
+        snprintf(path, sizeof(path), "/volumes/%s/json", step + 1);
+        pop_call(op, "GET", path, NULL, 0, volume_done);
+    } else {
+        pop_call(op, "POST", "/volumes/create", cJSON_Parse(step), 0, volume_done);
+    }
+}
+
 static void volume_done(struct pop *op, const struct engine_result *r)
 {
     char msg[1200];
+    const char *step = op->next_id ? op->ids[op->next_id - 1] : "";
+    if (step[0] == '?' && r->code == BERTH_RT_NOT_FOUND) {
+        snprintf(msg, sizeof(msg), "volume %s does not exist, and the task definition does not let it be created " "(dockerVolumeConfiguration.autoprovision is false)", step + 1);
+        pop_finish(op, BERTH_RT_INVALID, msg); /* not an image to pull */
+        return;
+    }
     enum berth_rt_code code = podman_map_error(r, NULL, msg, sizeof(msg));
     /* One that exists already is the one to use. */
     if (code != BERTH_RT_OK && code != BERTH_RT_CONFLICT) {
         pop_finish(op, code, msg);
         return;
     }
-    if (op->next_id < op->n_ids) {
-        cJSON *b = cJSON_Parse(op->ids[op->next_id++]);
-        pop_call(op, "POST", "/volumes/create", b, 0, volume_done);
-        return;
-    }
-    create_next(op);
+    volume_next(op);
 }
 
 int podman_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *arg)
@@ -169,9 +189,11 @@ int podman_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *a
     op->image = strdup(s.image);
     snprintf(op->target, sizeof(op->target), "%s", s.name);
     for (size_t i = 0; i < s.n_mounts; i++) {
-        cJSON *v = podman_volume_body(&s.mounts[i]);
+        cJSON *v = s.mounts[i].must_exist ? NULL : podman_volume_body(&s.mounts[i]);
         char *text = v ? cJSON_PrintUnformatted(v) : NULL;
         cJSON_Delete(v);
+        if (s.mounts[i].must_exist && asprintf(&text, "?%s", s.mounts[i].source) < 0)
+            text = NULL;
         if (text) {
             char **ids = realloc(op->ids, (op->n_ids + 1) * sizeof(*ids));
             if (!ids) {
@@ -183,12 +205,7 @@ int podman_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *a
         }
     }
     engine_spec_free(&s);
-    if (op->n_ids) {
-        struct engine_result ok = {.status = 200, .code = BERTH_RT_OK, .msg = ""};
-        volume_done(op, &ok);
-    } else {
-        create_next(op);
-    }
+    volume_next(op);
     return 0;
 }
 

@@ -278,6 +278,14 @@ static void test_spec_errors(void)
     refused("relative target",
             "{'name':'a','image':'b','mounts':[{'type':'volume','target':'b'}]}",
             false, "spec.mounts[0].target: must be an absolute path");
+    refused("mustExist on a bind",
+            "{'name':'a','image':'b','mounts':[{'type':'bind','source':'/x','target':'/b',"
+            "'mustExist':true}]}",
+            false, "spec.mounts[0].mustExist: only for a named volume");
+    refused("mustExist not a bool",
+            "{'name':'a','image':'b','mounts':[{'type':'volume','source':'v','target':'/b',"
+            "'mustExist':1}]}",
+            false, "spec.mounts[0].mustExist: expected true or false");
     refused("relative bind source",
             "{'name':'a','image':'b','mounts':[{'type':'bind','source':'x','target':'/b'}]}",
             false, "spec.mounts[0].source: must be an absolute path");
