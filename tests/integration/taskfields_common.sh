@@ -38,6 +38,16 @@ for p in random.sample(range(41500, 42000), 500):
         s.bind(("127.0.0.1", p)); print(p); break
     except OSError: pass'
 }
+# wait_for counts polls, and an aws call takes seconds on a busy host:
+# these waits count seconds.
+wait_for() {
+    _end=$((SECONDS + $1))
+    shift
+    until "$@" >/dev/null 2>&1; do
+        [ "$SECONDS" -lt "$_end" ] || return 1
+        sleep 0.2
+    done
+}
 # register, saying why when the definition is refused.
 register() {
     _r=$(ecs register-task-definition --cli-input-json "file://$1")
@@ -277,8 +287,28 @@ is "with exit code 5" "$(task_field "$IGNORED" 'd["containers"][0]["exitCode"]')
 unlike "no restart logged for it" "$(cat "$T/berthd.log")" "container.restarted task=${IGNORED##*/}"
 ecs stop-task --task "$AGAIN" >/dev/null
 
-for t in $NHOST $NNONE $VPC $BRIDGE $LNONE $LLOCAL $AGAIN; do wait_for 60 task_is "$t" STOPPED; done
+# --- RunTask's clientToken: a retry gets the same tasks, nothing more is
+#     started, also after an agent restart; other parameters with the same
+#     token are a ConflictException (ECS_Idempotency).
+TOK=tok-$$-$RANDOM
+ID1=$(ecs run-task --task-definition early --count 2 --client-token "$TOK" | jpath '" ".join(t["taskArn"] for t in d["tasks"])')
+like "RunTask with a clientToken starts two tasks" "$ID1" "^arn:[^ ]+ arn:[^ ]+$"
+is "the same request again answers with the same tasks" \
+    "$(ecs run-task --task-definition early --count 2 --client-token "$TOK" | jpath '" ".join(t["taskArn"] for t in d["tasks"])')" "$ID1"
+like "the same token with other parameters is refused" \
+    "$(ecs run-task --task-definition early --count 1 --client-token "$TOK")" \
+    "ConflictException.*clientToken $TOK was already used"
+like "a token of 65 characters is refused" \
+    "$(ecs run-task --task-definition early --client-token "$(printf 'x%.0s' $(seq 65))")" \
+    "InvalidParameterException.*clientToken"
+
+for t in $NHOST $NNONE $VPC $BRIDGE $LNONE $LLOCAL $AGAIN $ID1; do wait_for 60 task_is "$t" STOPPED; done
 is "nothing of the test runs on the engine any more" "$(engine_running)" 0
+stop_berthd
+ok "berthd restarts" start_berthd "$T/berth.conf"
+is "after it, the token still answers with the same tasks" \
+    "$(ecs run-task --task-definition early --count 2 --client-token "$TOK" | jpath '" ".join(t["taskArn"] for t in d["tasks"])')" "$ID1"
+is "and started nothing" "$(ecs list-tasks --family early --desired-status STOPPED | jpath 'len(d["taskArns"])')" 3
 stop_berthd
 is "berthd exits 0" "$BERTHD_STATUS" 0
 done_testing
