@@ -481,8 +481,11 @@ struct berth_runtime_ops {
      * Stopping a container that is not running is BERTH_RT_OK. */
     int (*stop)(void *state, const char *id, uint32_t timeout_s,
                 berth_rt_done_cb cb, void *arg);
-    /* Removes a stopped container and its anonymous volumes; removing one
-     * that is gone already is BERTH_RT_OK. */
+    /* Removes a stopped container and its anonymous volumes, then its
+     * task's own named volumes (berth-TASKID-*, TASKID ending its
+     * com.amazonaws.ecs.task-arn label) that no other container uses:
+     * ECS destroys task-scoped volumes with the task.  Removing one that
+     * is gone already is BERTH_RT_OK. */
     int (*remove)(void *state, const char *id, berth_rt_done_cb cb,
                   void *arg);
     int (*inspect)(void *state, const char *id, berth_rt_info_cb cb,
