@@ -53,6 +53,10 @@ ${TASKS_CONF_EXTRA:-}
 socket = $SOCK
 EOF2
 sed -i "s/^cluster = test$/cluster = $CLUSTER/" "$T/berth.conf"
+# Docker's awsvpc sandbox runs the pause program built here.
+if [ "$ENGINE" = docker ]; then
+    echo "pause-binary = $top_builddir/berth-pause" >>"$T/berth.conf"
+fi
 
 cleanup_engine() {
     ids=$(curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
