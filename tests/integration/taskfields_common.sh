@@ -289,25 +289,26 @@ ecs stop-task --task "$AGAIN" >/dev/null
 
 # --- RunTask's clientToken: a retry gets the same tasks, nothing more is
 #     started, also after an agent restart; other parameters with the same
-#     token are a ConflictException (ECS_Idempotency).
+#     token are a ConflictException (ECS_Idempotency).  Debian's aws CLI
+#     has no --client-token: signed requests of curl's own.
 TOK=tok-$$-$RANDOM
-ID1=$(ecs run-task --task-definition early --count 2 --client-token "$TOK" | jpath '" ".join(t["taskArn"] for t in d["tasks"])')
+printf '{"taskDefinition": "early", "count": 2, "clientToken": "%s"}' "$TOK" >"$T/tok.json"
+printf '{"taskDefinition": "early", "count": 1, "clientToken": "%s"}' "$TOK" >"$T/tok-other.json"
+printf '{"taskDefinition": "early", "clientToken": "%s"}' "$(printf 'x%.0s' $(seq 65))" >"$T/tok-long.json"
+arns() { api RunTask "$1" | jpath '" ".join(t["taskArn"] for t in d["tasks"])'; }
+ID1=$(arns "$T/tok.json")
 like "RunTask with a clientToken starts two tasks" "$ID1" "^arn:[^ ]+ arn:[^ ]+$"
-is "the same request again answers with the same tasks" \
-    "$(ecs run-task --task-definition early --count 2 --client-token "$TOK" | jpath '" ".join(t["taskArn"] for t in d["tasks"])')" "$ID1"
-like "the same token with other parameters is refused" \
-    "$(ecs run-task --task-definition early --count 1 --client-token "$TOK")" \
+is "the same request again answers with the same tasks" "$(arns "$T/tok.json")" "$ID1"
+like "the same token with other parameters is refused" "$(api RunTask "$T/tok-other.json")" \
     "ConflictException.*clientToken $TOK was already used"
-like "a token of 65 characters is refused" \
-    "$(ecs run-task --task-definition early --client-token "$(printf 'x%.0s' $(seq 65))")" \
+like "a token of 65 characters is refused" "$(api RunTask "$T/tok-long.json")" \
     "InvalidParameterException.*clientToken"
 
 for t in $NHOST $NNONE $VPC $BRIDGE $LNONE $LLOCAL $AGAIN $ID1; do wait_for 60 task_is "$t" STOPPED; done
 is "nothing of the test runs on the engine any more" "$(engine_running)" 0
 stop_berthd
 ok "berthd restarts" start_berthd "$T/berth.conf"
-is "after it, the token still answers with the same tasks" \
-    "$(ecs run-task --task-definition early --count 2 --client-token "$TOK" | jpath '" ".join(t["taskArn"] for t in d["tasks"])')" "$ID1"
+is "after it, the token still answers with the same tasks" "$(arns "$T/tok.json")" "$ID1"
 is "and started nothing" "$(ecs list-tasks --family early --desired-status STOPPED | jpath 'len(d["taskArns"])')" 3
 stop_berthd
 is "berthd exits 0" "$BERTHD_STATUS" 0
