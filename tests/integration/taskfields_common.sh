@@ -133,7 +133,7 @@ is "ulimits: nofile soft inside" "$(out nofile)" 1024
 is "ulimits: nofile hard inside" "$(out nofile_hard)" 2048
 like "initProcessEnabled: PID 1 is the engine's init, running the command" "$(out pid1)" \
     "^(/sbin/docker-init|/run/podman-init|/usr/libexec/podman/catatonit|catatonit)[^ ]* -- sh -c "
-is "workingDir" "$(out pwd)" /tmp
+is "workingDirectory" "$(out pwd)" /tmp
 is "no user: root" "$(out uid)" 0
 is "user nobody" "$(out peer_uid)" 65534
 is "host volume: written inside, seen on the host" "$(out scratch)" ok
