@@ -368,6 +368,9 @@ static int add_mounts(cJSON *o, const struct task *t,
                 cJSON_AddStringToObject(e, "source", name);
             free(name);
             if (v->has_docker) {
+                /* ECS: a shared volume without autoprovision must exist. */
+                if (v->docker.scope == TASKDEF_SCOPE_SHARED && !v->docker.autoprovision)
+                    cJSON_AddTrueToObject(e, "mustExist");
                 if (v->docker.driver)
                     cJSON_AddStringToObject(e, "driver", v->docker.driver);
                 if (v->docker.driver_opts.n)

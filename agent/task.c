@@ -108,6 +108,8 @@ void task_free(struct task *t)
     free(t->family);
     free(t->group);
     free(t->started_by);
+    free(t->client_token);
+    free(t->client_request);
     free(t->stop_code);
     free(t->stopped_reason);
     free(t->sandbox_id);
@@ -396,6 +398,8 @@ cJSON *task_to_json(const struct task *t, bool internal)
         cJSON_AddNumberToObject(b, "revision", (double)t->revision);
         add_str(b, "sandboxId", t->sandbox_id);
         cJSON_AddBoolToObject(b, "sandboxDone", t->sandbox_done);
+        add_str(b, "clientToken", t->client_token);
+        add_str(b, "clientRequest", t->client_request);
     }
     return o;
 }
@@ -545,6 +549,8 @@ struct task *task_from_json(const char *json, const char *taskdef_json,
         dup_opt(&t->id, jstr(b, "id")) < 0 ||
         dup_opt(&t->family, jstr(b, "family")) < 0 ||
         dup_opt(&t->sandbox_id, jstr(b, "sandboxId")) < 0 ||
+        dup_opt(&t->client_token, jstr(b, "clientToken")) < 0 ||
+        dup_opt(&t->client_request, jstr(b, "clientRequest")) < 0 ||
         task_set_str(&t->taskdef_json, taskdef_json) < 0)
         goto bad;
     if (!t->arn || !t->cluster_arn || !t->taskdef_arn || !t->group || !t->id ||

@@ -95,6 +95,10 @@ struct task {
     int64_t revision;
     char *group;      /* "family:NAME" or "service:NAME" */
     char *started_by; /* "" when none */
+    /* RunTask's clientToken and the request it came with (its JSON
+     * without the token), to answer a retry with the same tasks; NULL
+     * when the request had none. */
+    char *client_token, *client_request;
     enum task_status last_status;
     enum task_status desired_status; /* TASK_RUNNING or TASK_STOPPED */
     char *stop_code;      /* NULL while not stopping */

@@ -1225,7 +1225,8 @@ void tasks_on_change(struct tasks *m, tasks_change_cb cb, void *arg)
 
 int tasks_run(struct tasks *m, const char *taskdef_arn, int64_t revision,
               const char *taskdef_json, const char *started_by, const char *group,
-              const cJSON *tags, int count, struct task **out, char *err,
+              const cJSON *tags, int count, const char *client_token,
+              const char *client_request, struct task **out, char *err,
               size_t errlen)
 {
     if (count < 1 || count > 10) {
@@ -1247,7 +1248,10 @@ int tasks_run(struct tasks *m, const char *taskdef_arn, int64_t revision,
         struct task *t = task_new(td, taskdef_json, taskdef_arn, revision, m->region,
                                   m->account, m->cluster, wall_ms());
         if (!t || (started_by && task_set_str(&t->started_by, started_by) < 0) ||
-            (group && task_set_str(&t->group, group) < 0) || add_task(m, t) < 0) {
+            (group && task_set_str(&t->group, group) < 0) ||
+            (client_token && task_set_str(&t->client_token, client_token) < 0) ||
+            (client_request && task_set_str(&t->client_request, client_request) < 0) ||
+            add_task(m, t) < 0) {
             task_free(t);
             snprintf(err, errlen, "out of memory");
             return -1;

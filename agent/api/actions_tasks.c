@@ -41,7 +41,7 @@ static cJSON *task_out(const struct task *t, bool tags)
 /* ---- RunTask, StartTask ---- */
 
 struct run_in {
-    char *cluster, *task_definition, *started_by, *group;
+    char *cluster, *task_definition, *started_by, *group, *client_token;
     int launch_type; /* index in launch_types */
     int64_t count;
     bool has_count;
@@ -60,6 +60,15 @@ static void check_run(struct jw *w, void *obj)
                     strlen(in->started_by));
     if (in->group && strlen(in->group) > 255)
         jw_error_at(w, "group", "at most 255 characters, got %zu", strlen(in->group));
+    if (in->client_token) {
+        size_t n = strlen(in->client_token);
+        bool printable = n > 0;
+        for (const char *p = in->client_token; *p; p++)
+            printable = printable && *p >= 33 && *p <= 126;
+        if (n < 1 || n > 64 || !printable)
+            jw_error_at(w, "clientToken", "1 to 64 ASCII characters from 33 to 126 "
+                        "(no spaces), got %zu characters", n);
+    }
     if (in->launch_type == 1)
         jw_error_at(w, "launchType", "FARGATE runs only inside AWS; a Berth host runs "
                                      "EC2 (and EXTERNAL) tasks");
@@ -111,7 +120,7 @@ static const struct jw_field run_fields[] = {
     IGN("placementConstraints", JW_ARRAY, "one host: every task is placed on it"),
     IGN("placementStrategy", JW_ARRAY, "one host: every task is placed on it"),
     IGN("platformVersion", JW_STRING, "Fargate only"),
-    IGN("clientToken", JW_STRING, "idempotency tokens are not checked yet"),
+    F_("clientToken", JW_STRING, struct run_in, client_token),
     END,
 };
 
@@ -170,6 +179,38 @@ static int place(struct api_call *c, const char *json, int count, cJSON *fails)
     return fit;
 }
 
+/* A RunTask retried with its clientToken: the tasks the first request
+ * started, when the parameters are the same (ECS's idempotency: the token
+ * belongs to this cluster, which is the agent's only one).  Returns true
+ * when it answered. */
+static bool answer_retry(struct api_call *c, const char *token, const char *request)
+{
+    struct task **all, *mine[10];
+    size_t n = tasks_all(CTX(c)->tasks, &all), k = 0;
+
+    for (size_t i = 0; i < n && k < 10; i++)
+        if (all[i]->client_token && strcmp(all[i]->client_token, token) == 0)
+            mine[k++] = all[i];
+    if (!k)
+        return false;
+    if (strcmp(mine[0]->client_request ? mine[0]->client_request : "", request) != 0) {
+        api_fail(c, "ConflictException",
+                 "clientToken %s was already used by a RunTask request with other "
+                 "parameters (task %s); use a new token for a new request", token,
+                 mine[0]->arn);
+        return true;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *a = cJSON_AddArrayToObject(o, "tasks");
+    for (size_t i = 0; i < k; i++)
+        cJSON_AddItemToArray(a, task_out(mine[i], true));
+    cJSON_AddItemToObject(o, "failures", cJSON_CreateArray());
+    log_info("api.task.run.retry", "client_token=%s tasks=%zu request_id=%s", token, k,
+             api_call_request_id(c));
+    api_reply(c, o);
+    return true;
+}
+
 static void run_common(struct api_call *c, const cJSON *input, bool start)
 {
     struct api_tasks_ctx *x = CTX(c);
@@ -179,6 +220,7 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
     struct task *out[10];
     char err[1024];
     enum store_rc rc;
+    char *request = NULL; /* the input without its clientToken */
     int count, kind;
     cJSON *fails;
 
@@ -191,6 +233,18 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
         api_fail(c, "InvalidParameterException",
                  "No Container Instances were found in your cluster.");
         goto done;
+    }
+    if (in.client_token) {
+        cJSON *rest = cJSON_Duplicate(input, 1);
+        cJSON_DeleteItemFromObjectCaseSensitive(rest, "clientToken");
+        request = rest ? cJSON_PrintUnformatted(rest) : NULL;
+        cJSON_Delete(rest);
+        if (!request) {
+            api_fail(c, "ServerException", "out of memory");
+            goto done;
+        }
+        if (answer_retry(c, in.client_token, request))
+            goto done;
     }
     rc = store_td_describe(x->store, in.task_definition, &rec, err, sizeof err);
     if (rc != STORE_OK) {
@@ -230,7 +284,8 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
     }
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(input, "tags");
     if (tasks_run(x->tasks, rec.arn, rec.revision, rec.json, in.started_by, in.group,
-                  cJSON_IsArray(tags) ? tags : NULL, count, out, err, sizeof err) < 0) {
+                  cJSON_IsArray(tags) ? tags : NULL, count, in.client_token, request, out,
+                  err, sizeof err) < 0) {
         cJSON_Delete(o);
         api_fail(c, "ServerException", "%s", err);
         goto done;
@@ -245,6 +300,7 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
     api_reply(c, o);
 done:
     cJSON_Delete(fails);
+    free(request);
     store_taskdef_free(&rec);
     jw_free_shape(shape, &in);
 }

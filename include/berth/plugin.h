@@ -330,7 +330,9 @@ struct berth_host {
  *                  here when not in a sandbox (hostPort is concrete: the
  *                  agent picks dynamic ports)
  *   mounts         [{type: "bind"|"volume", source, target, readOnly,
- *                    driver, driverOpts{}, labels{}}]
+ *                    driver, driverOpts{}, labels{}, mustExist}]; mustExist
+ *                  (a named volume): create fails INVALID, naming it,
+ *                  when the volume does not exist rather than creating it
  *   volumesFrom    [{container: id, readOnly}]
  *   ulimits        [{name, soft, hard}]
  *   healthCheck    {test: ["CMD"|"CMD-SHELL", ...] or ["NONE"], intervalMs,
@@ -483,8 +485,11 @@ struct berth_runtime_ops {
      * Stopping a container that is not running is BERTH_RT_OK. */
     int (*stop)(void *state, const char *id, uint32_t timeout_s,
                 berth_rt_done_cb cb, void *arg);
-    /* Removes a stopped container and its anonymous volumes; removing one
-     * that is gone already is BERTH_RT_OK. */
+    /* Removes a stopped container and its anonymous volumes, then its
+     * task's own named volumes (berth-TASKID-*, TASKID ending its
+     * com.amazonaws.ecs.task-arn label) that no other container uses:
+     * ECS destroys task-scoped volumes with the task.  Removing one that
+     * is gone already is BERTH_RT_OK. */
     int (*remove)(void *state, const char *id, berth_rt_done_cb cb,
                   void *arg);
     int (*inspect)(void *state, const char *id, berth_rt_info_cb cb,

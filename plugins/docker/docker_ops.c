@@ -4,7 +4,10 @@
  *            the pull option says so, then once more)
  *   start    POST /containers/ID/start      (304: already running)
  *   stop     POST /containers/ID/stop?t=N   (304: not running)
- *   remove   DELETE /containers/ID?v=1      (404: gone already)
+ *   remove   GET /containers/ID/json for its task's own volumes, then
+ *            DELETE /containers/ID?v=1 (404: gone already), then
+ *            DELETE /volumes/NAME of each (409: another container of the
+ *            task still has it; the last one's removal takes it)
  *   inspect  GET /containers/ID/json
  *   list     GET /containers/json?all=1&filters=label, then each inspected
  *   stats    GET /containers/ID/stats?stream=false */
@@ -164,6 +167,54 @@ create_send(struct dop *op)
     dop_call(op, "POST", path, cJSON_Duplicate(op->body, 1), 0, create_done);
 }
 
+/* Volumes that must exist (mustExist) are checked first, from op->ids. */
+static void check_volume(struct dop *op);
+
+static void
+volume_checked(struct dop *op, const struct engine_result *r)
+{
+    char buf[1024];
+
+    if (r->code == BERTH_RT_NOT_FOUND) {
+        snprintf(buf, sizeof(buf), "volume %s does not exist, and the task definition does not let it be created " "(dockerVolumeConfiguration.autoprovision is false)", op->ids[op->next_id - 1]);
+        dop_finish(op, BERTH_RT_INVALID, buf); /* not an image to pull */
+    } else if (r->code != BERTH_RT_OK) {
+        dop_finish(op, r->code, r->msg);
+    } else {
+        check_volume(op);
+    }
+}
+
+static void
+check_volume(struct dop *op)
+{
+    char path[600];
+
+    if (op->next_id >= op->n_ids) {
+        create_send(op);
+        return;
+    }
+    snprintf(path, sizeof(path), "/volumes/%s", op->ids[op->next_id++]);
+    dop_call(op, "GET", path, NULL, 0, volume_checked);
+}
+
+static int
+must_exist(struct dop *op, const struct engine_spec *s)
+{
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        if (!s->mounts[i].must_exist)
+            continue;
+        char **v = realloc(op->ids, (op->n_ids + 1) * sizeof(*v));
+        if (!v)
+            return -1;
+        op->ids = v;
+        if (!(op->ids[op->n_ids] = strdup(s->mounts[i].source)))
+            return -1;
+        op->n_ids++;
+    }
+    return 0;
+}
+
 int
 docker_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *arg)
 {
@@ -191,13 +242,13 @@ docker_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *arg)
     } else if (!(op->body = docker_create_body(&s, err, sizeof(err)))) {
         dop_answer_later(op, BERTH_RT_INVALID, "container spec refused: %s", err);
     } else if (!(op->image = strdup(s.image)) ||
-               (s.sandbox && !(op->sandbox = strdup(s.sandbox)))) {
+               (s.sandbox && !(op->sandbox = strdup(s.sandbox))) || must_exist(op, &s) < 0) {
         dop_answer_later(op, BERTH_RT_FAILED, "out of memory");
     } else {
         snprintf(op->target, sizeof(op->target), "%s", s.name);
         d->host->log(d->ctx, BERTH_LOG_DEBUG, "docker.create name=%s image=%s", s.name,
                      s.image); /* never the env: it may hold secrets */
-        create_send(op);
+        check_volume(op);
     }
     engine_spec_free(&s);
     return 0;
@@ -260,6 +311,36 @@ docker_stop(void *state, const char *id, uint32_t timeout_s, berth_rt_done_cb cb
     return 0;
 }
 
+static void remove_volume(struct dop *op);
+
+static void
+volume_done(struct dop *op, const struct engine_result *r)
+{
+    const char *name = op->ids[op->next_id - 1];
+
+    if (r->code == BERTH_RT_OK)
+        op->d->host->log(op->d->ctx, BERTH_LOG_INFO, "docker.volume.removed name=%s", name);
+    else if (r->code != BERTH_RT_NOT_FOUND && r->code != BERTH_RT_CONFLICT)
+        op->d->host->log(op->d->ctx, BERTH_LOG_WARN, "docker.volume.remove.failed name=%s "
+                         "error=\"%s\"", name, r->msg);
+    remove_volume(op);
+}
+
+/* A volume that cannot go now is not the container's failure: it stays,
+ * and the log says so. */
+static void
+remove_volume(struct dop *op)
+{
+    char path[512];
+
+    if (op->next_id >= op->n_ids) {
+        dop_finish(op, BERTH_RT_OK, "");
+        return;
+    }
+    snprintf(path, sizeof(path), "/volumes/%s", op->ids[op->next_id++]);
+    dop_call(op, "DELETE", path, NULL, 0, volume_done);
+}
+
 static void
 remove_done(struct dop *op, const struct engine_result *r)
 {
@@ -269,9 +350,28 @@ remove_done(struct dop *op, const struct engine_result *r)
         dop_finish(op, BERTH_RT_OK, "");
         return;
     }
-    if (r->code == BERTH_RT_OK)
-        op->d->host->log(op->d->ctx, BERTH_LOG_INFO, "docker.removed id=%.12s", op->target);
-    dop_finish(op, r->code, r->msg);
+    if (r->code != BERTH_RT_OK) {
+        dop_finish(op, r->code, r->msg);
+        return;
+    }
+    op->d->host->log(op->d->ctx, BERTH_LOG_INFO, "docker.removed id=%.12s", op->target);
+    remove_volume(op);
+}
+
+static void
+remove_inspected(struct dop *op, const struct engine_result *r)
+{
+    char path[512];
+
+    if (r->code == BERTH_RT_NOT_FOUND) {
+        dop_finish(op, BERTH_RT_OK, "");
+        return;
+    }
+    /* Without the inspect the container still goes; only its volumes stay. */
+    if (r->code == BERTH_RT_OK && r->json)
+        op->ids = engine_task_volumes(r->json, &op->n_ids);
+    snprintf(path, sizeof(path), "/containers/%s?v=1", op->target);
+    dop_call(op, "DELETE", path, NULL, 0, remove_done);
 }
 
 int
@@ -284,8 +384,8 @@ docker_remove(void *state, const char *id, berth_rt_done_cb cb, void *arg)
     if (!op)
         return -1;
     if (!answered) {
-        snprintf(path, sizeof(path), "/containers/%s?v=1", op->target);
-        dop_call(op, "DELETE", path, NULL, 0, remove_done);
+        snprintf(path, sizeof(path), "/containers/%s/json", op->target);
+        dop_call(op, "GET", path, NULL, 0, remove_inspected);
     }
     return 0;
 }

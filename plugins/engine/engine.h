@@ -47,6 +47,7 @@ struct engine_mount {
     bool volume; /* false: bind */
     char *source, *target;
     bool read_only;
+    bool must_exist; /* volumes: never created here (ECS autoprovision false) */
     char *driver; /* volumes: NULL for the engine's default */
     struct engine_kv *driver_opts, *labels;
     size_t n_driver_opts, n_labels;
@@ -183,6 +184,15 @@ int engine_info_from_inspect(const cJSON *j, struct engine_info *out);
  * has less: state and labels, no health or exit time. */
 int engine_info_from_list(const cJSON *j, struct engine_info *out);
 void engine_info_free(struct engine_info *i);
+
+/* The names of the task-scoped volumes a container mounts, from its
+ * inspect JSON (Docker's or libpod's, both list Mounts[] with Type and
+ * Name): the named volumes called berth-TASKID-*, where TASKID ends the
+ * container's com.amazonaws.ecs.task-arn label, which is how the agent
+ * names a task's own volumes.  A NULL-terminated array the caller frees
+ * (each string, then the array) with *n set; NULL when there is none or
+ * memory ran out. */
+char **engine_task_volumes(const cJSON *inspect, size_t *n);
 
 /* From Docker's stats format (GET /containers/ID/stats?stream=false, also
  * podman's compat API): -1 when it has no cpu_stats. */

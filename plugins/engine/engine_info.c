@@ -392,6 +392,40 @@ oom:
     return -1;
 }
 
+char **engine_task_volumes(const cJSON *j, size_t *n)
+{
+    const char *arn = str(obj(obj(j, "Config"), "Labels"), "com.amazonaws.ecs.task-arn");
+    const char *id = arn ? strrchr(arn, '/') : NULL;
+    const cJSON *m;
+    char prefix[300];
+    char **v = NULL;
+
+    *n = 0;
+    if (!id || !id[1])
+        return NULL;
+    snprintf(prefix, sizeof(prefix), "berth-%s-", id + 1);
+    cJSON_ArrayForEach(m, arr(j, "Mounts")) {
+        const char *type = str(m, "Type"), *name = str(m, "Name");
+        if (!type || strcmp(type, "volume") != 0 || !name ||
+            strncmp(name, prefix, strlen(prefix)) != 0)
+            continue;
+        char **nv = realloc(v, (*n + 2) * sizeof(*v));
+        char *dup = nv ? strdup(name) : NULL;
+        if (nv)
+            v = nv;
+        if (!dup) {
+            for (size_t i = 0; i < *n; i++)
+                free(v[i]);
+            free(v);
+            *n = 0;
+            return NULL;
+        }
+        v[*n] = dup;
+        v[++*n] = NULL;
+    }
+    return v;
+}
+
 /* ------------------------------------------------------------------ */
 /* List entries                                                       */
 

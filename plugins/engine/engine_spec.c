@@ -279,7 +279,7 @@ static int get_mounts(const cJSON *v, const char *path, struct engine_spec *s,
 {
     static const char *const known[] = {"type", "source", "target",
                                         "readOnly", "driver", "driverOpts",
-                                        "labels", NULL};
+                                        "labels", "mustExist", NULL};
     char p[PATH_MAX_LEN], q[PATH_MAX_LEN];
     const cJSON *e, *m;
     int i = 0;
@@ -321,6 +321,12 @@ static int get_mounts(const cJSON *v, const char *path, struct engine_spec *s,
             get_bool(m, sub_key(q, sizeof(q), p, "readOnly"), &mt->read_only,
                      pe) < 0)
             return -1;
+        if ((m = member(e, "mustExist", false, p, pe)) &&
+            get_bool(m, sub_key(q, sizeof(q), p, "mustExist"), &mt->must_exist,
+                     pe) < 0)
+            return -1;
+        if (mt->must_exist && (!mt->volume || !mt->source))
+            return fail(pe, q, "only for a named volume");
         const cJSON *drv = member(e, "driver", false, p, pe);
         const cJSON *dopts = member(e, "driverOpts", false, p, pe);
         const cJSON *labels = member(e, "labels", false, p, pe);

@@ -243,9 +243,29 @@ cJSON *podman_volume_body(const struct engine_mount *m)
     return o;
 }
 
+/* Podman's log drivers (json-file is its name for k8s-file); it answers
+ * any other with a bare "invalid log driver: invalid argument". */
+static bool log_driver_ok(const char *d)
+{
+    static const char *const known[] = {"k8s-file", "json-file", "journald", "none",
+                                        "passthrough", NULL};
+    for (const char *const *k = known; *k; k++)
+        if (strcmp(d, *k) == 0)
+            return true;
+    return false;
+}
+
 cJSON *podman_container_body(const struct engine_spec *s, char *err, size_t errlen)
 {
-    cJSON *o = cJSON_CreateObject(), *res = NULL;
+    cJSON *o, *res = NULL;
+
+    if (s->log_driver && !log_driver_ok(s->log_driver)) {
+        snprintf(err, errlen, "spec.log.driver: podman has no \"%.100s\" log driver "
+                 "(it has json-file, k8s-file, journald, none and passthrough)",
+                 s->log_driver);
+        return NULL;
+    }
+    o = cJSON_CreateObject();
 
     cJSON_AddStringToObject(o, "name", s->name);
     cJSON_AddStringToObject(o, "image", s->image);

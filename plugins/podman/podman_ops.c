@@ -124,23 +124,43 @@ static void create_next(struct pop *op)
     pop_call(op, "POST", "/containers/create", cJSON_Duplicate(op->body, 1), 0, created);
 }
 
-/* Volumes with a driver, options or labels are created first; the
- * remaining ones are listed in op->ids. */
+static void volume_done(struct pop *op, const struct engine_result *r);
+
+/* The volumes' steps before the container, listed in op->ids: "?NAME"
+ * checks that NAME exists (mustExist), a JSON body creates a volume with
+ * a driver, options or labels. */
+static void volume_next(struct pop *op)
+{
+    char path[PATH_LEN];
+    if (op->next_id >= op->n_ids) {
+        create_next(op);
+        return;
+    }
+    const char *step = op->ids[op->next_id++];
+    if (step[0] == '?') {
+        snprintf(path, sizeof(path), "/volumes/%s/json", step + 1);
+        pop_call(op, "GET", path, NULL, 0, volume_done);
+    } else {
+        pop_call(op, "POST", "/volumes/create", cJSON_Parse(step), 0, volume_done);
+    }
+}
+
 static void volume_done(struct pop *op, const struct engine_result *r)
 {
     char msg[1200];
+    const char *step = op->next_id ? op->ids[op->next_id - 1] : "";
+    if (step[0] == '?' && r->code == BERTH_RT_NOT_FOUND) {
+        snprintf(msg, sizeof(msg), "volume %s does not exist, and the task definition does not let it be created " "(dockerVolumeConfiguration.autoprovision is false)", step + 1);
+        pop_finish(op, BERTH_RT_INVALID, msg); /* not an image to pull */
+        return;
+    }
     enum berth_rt_code code = podman_map_error(r, NULL, msg, sizeof(msg));
     /* One that exists already is the one to use. */
     if (code != BERTH_RT_OK && code != BERTH_RT_CONFLICT) {
         pop_finish(op, code, msg);
         return;
     }
-    if (op->next_id < op->n_ids) {
-        cJSON *b = cJSON_Parse(op->ids[op->next_id++]);
-        pop_call(op, "POST", "/volumes/create", b, 0, volume_done);
-        return;
-    }
-    create_next(op);
+    volume_next(op);
 }
 
 int podman_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *arg)
@@ -169,9 +189,11 @@ int podman_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *a
     op->image = strdup(s.image);
     snprintf(op->target, sizeof(op->target), "%s", s.name);
     for (size_t i = 0; i < s.n_mounts; i++) {
-        cJSON *v = podman_volume_body(&s.mounts[i]);
+        cJSON *v = s.mounts[i].must_exist ? NULL : podman_volume_body(&s.mounts[i]);
         char *text = v ? cJSON_PrintUnformatted(v) : NULL;
         cJSON_Delete(v);
+        if (s.mounts[i].must_exist && asprintf(&text, "?%s", s.mounts[i].source) < 0)
+            text = NULL;
         if (text) {
             char **ids = realloc(op->ids, (op->n_ids + 1) * sizeof(*ids));
             if (!ids) {
@@ -183,12 +205,7 @@ int podman_create(void *state, const char *spec_json, berth_rt_id_cb cb, void *a
         }
     }
     engine_spec_free(&s);
-    if (op->n_ids) {
-        struct engine_result ok = {.status = 200, .code = BERTH_RT_OK, .msg = ""};
-        volume_done(op, &ok);
-    } else {
-        create_next(op);
-    }
+    volume_next(op);
     return 0;
 }
 
@@ -261,6 +278,32 @@ int podman_stop(void *state, const char *id, uint32_t timeout_s, berth_rt_done_c
     return 0;
 }
 
+static void remove_volume(struct pop *op);
+
+static void volume_removed(struct pop *op, const struct engine_result *r)
+{
+    const char *name = op->ids[op->next_id - 1];
+    if (r->code == BERTH_RT_OK)
+        op->p->host->log(op->p->ctx, BERTH_LOG_INFO, "podman.volume.removed name=%s", name);
+    else if (r->code != BERTH_RT_NOT_FOUND && r->code != BERTH_RT_CONFLICT)
+        op->p->host->log(op->p->ctx, BERTH_LOG_WARN,
+                         "podman.volume.remove.failed name=%s error=\"%s\"", name, words(r));
+    remove_volume(op);
+}
+
+/* The task's own volumes, one by one: one that another container of the
+ * task still uses (409) goes with that container's removal. */
+static void remove_volume(struct pop *op)
+{
+    char path[PATH_LEN];
+    if (op->next_id >= op->n_ids) {
+        pop_finish(op, BERTH_RT_OK, "");
+        return;
+    }
+    snprintf(path, sizeof(path), "/volumes/%s", op->ids[op->next_id++]);
+    pop_call(op, "DELETE", path, NULL, 0, volume_removed);
+}
+
 static void removed(struct pop *op, const struct engine_result *r)
 {
     const cJSON *rep;
@@ -282,7 +325,23 @@ static void removed(struct pop *op, const struct engine_result *r)
     }
     phc_forget(op->p, op->target);
     op->p->host->log(op->p->ctx, BERTH_LOG_INFO, "podman.removed id=%.12s", op->target);
-    pop_finish(op, BERTH_RT_OK, "");
+    remove_volume(op);
+}
+
+static void remove_inspected(struct pop *op, const struct engine_result *r)
+{
+    char path[PATH_LEN];
+    if (r->code == BERTH_RT_NOT_FOUND) {
+        pop_finish(op, BERTH_RT_OK, ""); /* gone already */
+        return;
+    }
+    /* Without the inspect the container still goes; only its volumes stay. */
+    if (r->code == BERTH_RT_OK && r->json)
+        op->ids = engine_task_volumes(r->json, &op->n_ids);
+    /* Not forced: a running container is a CONFLICT, as the ABI says
+     * remove takes a stopped one.  v: its anonymous volumes too. */
+    snprintf(path, sizeof(path), "/containers/%s?v=true", op->target);
+    pop_call(op, "DELETE", path, NULL, 0, removed);
 }
 
 int podman_remove(void *state, const char *id, berth_rt_done_cb cb, void *arg)
@@ -294,10 +353,9 @@ int podman_remove(void *state, const char *id, berth_rt_done_cb cb, void *arg)
     if (!podman_id_ok(id))
         return bad_id(op, id);
     snprintf(op->target, sizeof(op->target), "%s", id);
-    /* Not forced: a running container is a CONFLICT, as the ABI says
-     * remove takes a stopped one.  v: its anonymous volumes too. */
-    snprintf(path, sizeof(path), "/containers/%s?v=true", id);
-    pop_call(op, "DELETE", path, NULL, 0, removed);
+    /* First its task's own volumes (engine_task_volumes), to remove after it. */
+    snprintf(path, sizeof(path), "/containers/%s/json", id);
+    pop_call(op, "GET", path, NULL, 0, remove_inspected);
     return 0;
 }
 

@@ -1,9 +1,9 @@
 #!/bin/bash
 # cli.sh: the berth command against a real berthd with the Docker plugin:
 # tables, --json, run --wait, stop, the API's errors shown verbatim, a
-# missing socket, exit codes, and every command's --help against
-# berth(1).  (The service commands wait for the services API: the lead
-# tests them once it has merged.)
+# missing socket, exit codes, every command's --help against berth(1), and
+# the service commands: services, scale, deploy followed to completion and
+# to a circuit-breaker failure, events, describe.
 . "$top_srcdir/tests/lib/functions.sh"
 . "$top_srcdir/tests/lib/engines.sh"
 requires python3
@@ -238,6 +238,55 @@ like "naming the file, line and column" "$out" "^berth: $T/notjson.json:2:[0-9]+
 out=$(b run "$T/missing.json" 2>&1)
 is "a missing file exits 2" "$?" 2
 is "naming it" "$out" "berth: $T/missing.json: cannot read the task definition: No such file or directory"
+
+# ---- services: the commands that show, follow and change them ----
+api() {
+    curl -s --unix-socket "$T/api.sock" -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
+        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://d/
+}
+out=$(api CreateService '{"serviceName":"clisvc","taskDefinition":"cliweb:1","desiredCount":2,
+  "deploymentConfiguration":{"deploymentCircuitBreaker":{"enable":true,"rollback":true}}}')
+like "(CreateService of a 2-task service)" "$out" '"serviceName": *"clisvc"'
+svc_line() { b services | grep '^clisvc '; }
+svc_at() { svc_line | grep -Eq "^clisvc +ACTIVE +$1 +$1 +0 +cliweb:$2 "; }
+ok "berth services shows it ACTIVE with 2 running" wait_for 120 svc_at 2 1
+like "its row says the rollout completed" "$(svc_line)" 'COMPLETED'
+b scale clisvc 3 >"$T/scale.out" 2>&1
+is "berth scale clisvc 3 exits 0" "$?" 0
+like "and says the new desired count" "$(cat "$T/scale.out")" '^clisvc: desired count 3 '
+ok "the service reaches 3 running" wait_for 120 svc_at 3 1
+
+sed 's/echo hi/echo v2/' "$T/web.json" >"$T/web2.json"
+b deploy clisvc "$T/web2.json" --timeout 5m >"$T/deploy.out" 2>"$T/deploy.err"
+is "berth deploy FILE follows the rollout and exits 0 when it completes" "$?" 0 ||
+    sed 's/^/# /' "$T/deploy.out" "$T/deploy.err"
+like "it says the deployment started and completed" "$(tr '\n' ' ' <"$T/deploy.out")" \
+    'clisvc: deployment ecs-svc/[0-9]+ of cliweb:2 started .*clisvc: deployment ecs-svc/[0-9]+ completed'
+like "with progress lines on the way" "$(cat "$T/deploy.out")" '[0-9]+/3 running, [0-9]+ pending'
+ok "berth services shows cliweb:2 at 3 running" svc_at 3 2
+
+# A revision whose image does not exist: the circuit breaker trips, the
+# service rolls back, and deploy says so with a failure exit.
+sed 's#berth-test/busybox:1#berth-test/nosuch:1#' "$T/web.json" >"$T/broken.json"
+b deploy clisvc "$T/broken.json" --timeout 8m >"$T/broken.out" 2>"$T/broken.err"
+is "berth deploy of a broken revision exits 1" "$?" 1
+like "and gives the reason the rollout failed" "$(cat "$T/broken.err")" \
+    '^berth: clisvc: deployment ecs-svc/[0-9]+ failed: .*circuit breaker'
+ok "the service is back on cliweb:2 with 3 running" wait_for 180 svc_at 3 2
+
+out=$(b events clisvc -n 3)
+is "berth events -n 3 prints three events" "$(printf '%s\n' "$out" | grep -c .)" 3
+like "the newest say what happened" "$(b events clisvc -n 20)" 'has reached a steady state'
+out=$(b describe service clisvc)
+like "berth describe service shows its desired count" "$out" 'desiredCount: *3'
+out=$(b --json services | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["services"][0]["serviceName"])' 2>&1)
+is "berth --json services is the API's DescribeServices output" "$out" clisvc
+out=$(b scale nosuchsvc 1 2>&1)
+is "scaling an unknown service exits 1" "$?" 1
+like "with the API's error" "$out" '^berth: ServiceNotFoundException: '
+api DeleteService '{"service":"clisvc","force":true}' >/dev/null
+gone() { ! b services | grep -q '^clisvc +ACTIVE'; }
+ok "(the service is deleted)" wait_for 60 gone
 
 for t in $(b tasks --json | python3 -c 'import json,sys; print(" ".join(t["taskArn"] for t in json.load(sys.stdin)["tasks"]))'); do
     b stop "$t" >/dev/null

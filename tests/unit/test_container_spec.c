@@ -116,7 +116,8 @@ static const char *SHOP =
     "  {'name':'tmpvol','host':{}},"
     "  {'name':'scratch','dockerVolumeConfiguration':{'scope':'task','driver':'local',"
     "     'driverOpts':{'type':'tmpfs'},'labels':{'k':'v'}}},"
-    "  {'name':'cache','dockerVolumeConfiguration':{'scope':'shared','autoprovision':true}}],"
+    "  {'name':'cache','dockerVolumeConfiguration':{'scope':'shared','autoprovision':true}},"
+    "  {'name':'extern','dockerVolumeConfiguration':{'scope':'shared'}}],"
     " 'containerDefinitions':["
     "  {'name':'web','image':'nginx:1','cpu':1,'memory':128,'memoryReservation':64,"
     "   'portMappings':[{'containerPort':80},"
@@ -137,7 +138,8 @@ static const char *SHOP =
     "   'mountPoints':[{'sourceVolume':'data','containerPath':'/d','readOnly':true},"
     "     {'sourceVolume':'tmpvol','containerPath':'/t'},"
     "     {'sourceVolume':'scratch','containerPath':'/s'},"
-    "     {'sourceVolume':'cache','containerPath':'/c'}]},"
+    "     {'sourceVolume':'cache','containerPath':'/c'},"
+    "     {'sourceVolume':'extern','containerPath':'/e'}]},"
     "  {'name':'db','image':'postgres:16','memory':256,"
     "   'portMappings':[{'containerPort':5432}],"
     "   'volumesFrom':[{'sourceContainer':'web','readOnly':true}],"
@@ -219,10 +221,13 @@ static void test_web(struct task *t)
              "{\"type\":\"volume\",\"source\":\"berth-%s-tmpvol\",\"target\":\"/t\",\"readOnly\":false},"
              "{\"type\":\"volume\",\"source\":\"berth-%s-scratch\",\"driver\":\"local\","
              "\"driverOpts\":{\"type\":\"tmpfs\"},\"labels\":{\"k\":\"v\"},\"target\":\"/s\",\"readOnly\":false},"
-             "{\"type\":\"volume\",\"source\":\"cache\",\"target\":\"/c\",\"readOnly\":false}]",
+             "{\"type\":\"volume\",\"source\":\"cache\",\"target\":\"/c\",\"readOnly\":false},"
+             "{\"type\":\"volume\",\"source\":\"extern\",\"mustExist\":true,\"target\":\"/e\","
+             "\"readOnly\":false}]",
              t->id, t->id);
     is_json(get(s, "mounts"), want,
-            "mounts: host path bind, task volumes berth-ID-NAME, shared as named");
+            "mounts: host path bind, task volumes berth-ID-NAME, shared as named "
+            "(and without autoprovision, one that must exist)");
 
     is_json(get(s, "env"),
             "[\"A=fileB\",\"B=env\",\"C=s3cret\",\"URL=http://x/?a=b\",\"Q=\\\"kept\\\"\","

@@ -278,6 +278,14 @@ static void test_spec_errors(void)
     refused("relative target",
             "{'name':'a','image':'b','mounts':[{'type':'volume','target':'b'}]}",
             false, "spec.mounts[0].target: must be an absolute path");
+    refused("mustExist on a bind",
+            "{'name':'a','image':'b','mounts':[{'type':'bind','source':'/x','target':'/b',"
+            "'mustExist':true}]}",
+            false, "spec.mounts[0].mustExist: only for a named volume");
+    refused("mustExist not a bool",
+            "{'name':'a','image':'b','mounts':[{'type':'volume','source':'v','target':'/b',"
+            "'mustExist':1}]}",
+            false, "spec.mounts[0].mustExist: expected true or false");
     refused("relative bind source",
             "{'name':'a','image':'b','mounts':[{'type':'bind','source':'x','target':'/b'}]}",
             false, "spec.mounts[0].source: must be an absolute path");
@@ -628,12 +636,39 @@ static void test_times(void)
     ok(engine_time_ms("2024-05-01T10:00:00.Z") == 0, "empty fraction");
 }
 
+/* Task-scoped volumes: named berth-TASKID-* after the container's task. */
+static void test_task_volumes(void)
+{
+    static const char *const files[] = {"docker-volumes.json", "podman-volumes.json"};
+    for (size_t f = 0; f < 2; f++) {
+        cJSON *j = load(files[f]);
+        size_t n = 7;
+        char **v = engine_task_volumes(j, &n);
+        ok(n == 1 && v && strcmp(v[0], "berth-0123456789abcdef0123456789abcdef-data") == 0 &&
+               !v[1], "%s: the task's volume only (not a shared one, not a bind)", files[f]);
+        for (size_t i = 0; v && v[i]; i++)
+            free(v[i]);
+        free(v);
+        /* Another task's volume, or no task label: nothing. */
+        cJSON *labels = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "Config"), "Labels");
+        cJSON_ReplaceItemInObject(labels, "com.amazonaws.ecs.task-arn",
+                                  cJSON_CreateString("arn:aws:ecs:local:0:task/c/ffff"));
+        v = engine_task_volumes(j, &n);
+        ok(!v && n == 0, "%s: none of another task's", files[f]);
+        cJSON_DeleteItemFromObject(labels, "com.amazonaws.ecs.task-arn");
+        v = engine_task_volumes(j, &n);
+        ok(!v && n == 0, "%s: none without a task label", files[f]);
+        cJSON_Delete(j);
+    }
+}
+
 int main(void)
 {
     srcdir = getenv("top_srcdir");
     if (!srcdir)
         srcdir = ".";
     test_spec_full();
+    test_task_volumes();
     test_spec_minimal();
     test_spec_errors();
     test_info_docker();

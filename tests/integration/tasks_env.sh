@@ -1,0 +1,95 @@
+# tasks_env.sh: what every task test on a real engine needs, sourced with
+# ENGINE set (docker or podman): the engine and the busybox image, a free
+# API port, aws CLI credentials, $T/berth.conf for cluster $CLUSTER (extra
+# [tasks] lines from TASKS_CONF_EXTRA), clean-up of the cluster's
+# containers at exit, and the helpers ecs, jpath, task_field, task_is,
+# engine_running, register and run.
+. "$top_srcdir/tests/lib/functions.sh"
+. "$top_srcdir/tests/lib/engines.sh"
+
+AWS_BIN=/usr/bin/aws
+requires curl
+requires python3
+[ -x "$AWS_BIN" ] || { echo "1..0 # SKIP $AWS_BIN (Debian's awscli) is not installed"; exit 0; }
+
+case $ENGINE in
+docker) start_dockerd || exit 1 ;;
+podman) start_podman_service || exit 1 ;;
+esac
+build_busybox_image "$ENGINE" berth-test/busybox:1 || exit 1
+SOCK=$(engine_sock "$ENGINE")
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+PORT=$(free_port)
+cat >"$T/credentials" <<'EOF2'
+[default]
+aws_access_key_id = AKIDTASKS
+aws_secret_access_key = tasks/secret
+EOF2
+chmod 600 "$T/credentials"
+: >"$T/awsconfig"
+export AWS_SHARED_CREDENTIALS_FILE="$T/credentials" AWS_CONFIG_FILE="$T/awsconfig" AWS_PAGER=
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION
+mkdir -p "$T/secrets"
+printf 's3cr3t-value\n' >"$T/secrets/db-password"
+printf '# comment\nFROM_FILE=one\nSHARED=file\n' >"$T/app.env"
+
+# Containers of this test carry cluster=$CLUSTER; anything left is removed.
+CLUSTER=test-$ENGINE-$$
+write_conf "$T/berth.conf" <<EOF2
+[api]
+socket = $T/api.sock
+listen = 127.0.0.1:$PORT
+credentials-file = $T/credentials
+
+[tasks]
+host-port-range = 41000-41999
+secrets-dir = $T/secrets
+${TASKS_CONF_EXTRA:-}
+
+[plugin $ENGINE]
+socket = $SOCK
+EOF2
+sed -i "s/^cluster = test$/cluster = $CLUSTER/" "$T/berth.conf"
+# Docker's awsvpc sandbox runs the pause program built here.
+if [ "$ENGINE" = docker ]; then
+    echo "pause-binary = $top_builddir/berth-pause" >>"$T/berth.conf"
+fi
+
+cleanup_engine() {
+    ids=$(curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
+        --data-urlencode all=1 \
+        --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"]}" |
+        python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))')
+    for id in $ids; do
+        curl -s -X DELETE --unix-socket "$SOCK" "http://d/v1.41/containers/$id?force=1" >/dev/null
+    done
+    if [ "$ENGINE" = podman ]; then
+        curl -s --unix-socket "$SOCK" -G "http://d/v4.0.0/libpod/pods/json" \
+            --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"]}" |
+            python3 -c 'import json,sys; print("\n".join(p["Id"] for p in json.load(sys.stdin) or []))' |
+            while read -r pod; do
+                [ -n "$pod" ] && curl -s -X DELETE --unix-socket "$SOCK" \
+                    "http://d/v4.0.0/libpod/pods/$pod?force=true" >/dev/null
+            done
+    fi
+}
+on_exit cleanup_engine
+
+ecs() { "$AWS_BIN" ecs "$@" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
+jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+task_field() { # TASK EXPR (d is the task)
+    ecs describe-tasks --tasks "$1" | python3 -c "import json,sys; d=json.load(sys.stdin)['tasks'][0]; print($2)"
+}
+task_is() { [ "$(task_field "$1" 'd["lastStatus"]')" = "$2" ]; }
+# Containers of this cluster on the engine, running ones only.
+engine_running() {
+    curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
+        --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"],\"status\":[\"running\"]}" |
+        python3 -c 'import json,sys; print(len([c for c in json.load(sys.stdin) if "com.amazonaws.ecs.container-name" in c["Labels"]]))'
+}
+register() { ecs register-task-definition --cli-input-json "file://$1" | jpath 'd["taskDefinition"]["taskDefinitionArn"]'; }
+run() { ecs run-task --task-definition "$1" ${2:+--count $2} | jpath '" ".join(t["taskArn"] for t in d["tasks"])'; }
+
