@@ -105,6 +105,22 @@ static void new_events(struct follow *f, const cJSON *service, struct lines *out
     }
 }
 
+/* What the service said of the deployment's failure: the text after
+ * "(deployment ID) deployment failed: " in its events, or NULL. */
+static const char *failure_event(const cJSON *service, const char *id)
+{
+    char mark[160];
+    const cJSON *e;
+
+    snprintf(mark, sizeof(mark), "(deployment %s) deployment failed: ", id);
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(service, "events")) {
+        const char *msg = str(e, "message"), *at = msg ? strstr(msg, mark) : NULL;
+        if (at)
+            return at + strlen(mark);
+    }
+    return NULL;
+}
+
 int follow_start(struct follow *f, const cJSON *service)
 {
     memset(f, 0, sizeof(*f));
@@ -146,6 +162,13 @@ enum follow_rc follow_step(struct follow *f, const cJSON *service, struct lines 
     mine = deployment(service, "id", f->deployment_id);
     if (!mine) {
         const cJSON *p = deployment(service, "status", "PRIMARY");
+        const char *why = failure_event(service, f->deployment_id);
+        /* A rollback: say why it failed and where the service went back. */
+        if (p && why)
+            return fail(f, "%s %s", why,
+                        str(p, "rolloutStateReason")
+                            ? str(p, "rolloutStateReason")
+                            : "The service went back to an earlier deployment.");
         if (p)
             return fail(f, "deployment %s was replaced by deployment %s (%s)",
                         f->deployment_id, str(p, "id") ? str(p, "id") : "?",

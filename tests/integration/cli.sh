@@ -260,10 +260,12 @@ sed 's/echo hi/echo v2/' "$T/web.json" >"$T/web2.json"
 b deploy clisvc "$T/web2.json" --timeout 5m >"$T/deploy.out" 2>"$T/deploy.err"
 is "berth deploy FILE follows the rollout and exits 0 when it completes" "$?" 0 ||
     sed 's/^/# /' "$T/deploy.out" "$T/deploy.err"
+rev=$(sed -n 's/^registered cliweb:\([0-9]*\)$/\1/p' "$T/deploy.err")
+ok "it registered the file first" test -n "$rev"
 like "it says the deployment started and completed" "$(tr '\n' ' ' <"$T/deploy.out")" \
-    'clisvc: deployment ecs-svc/[0-9]+ of cliweb:2 started .*clisvc: deployment ecs-svc/[0-9]+ completed'
+    "clisvc: deployment ecs-svc/[0-9]+ of cliweb:$rev started .*clisvc: deployment ecs-svc/[0-9]+ completed"
 like "with progress lines on the way" "$(cat "$T/deploy.out")" '[0-9]+/3 running, [0-9]+ pending'
-ok "berth services shows cliweb:2 at 3 running" svc_at 3 2
+ok "berth services shows the new revision at 3 running" svc_at 3 "$rev"
 
 # A revision whose image does not exist: the circuit breaker trips, the
 # service rolls back, and deploy says so with a failure exit.
@@ -272,7 +274,7 @@ b deploy clisvc "$T/broken.json" --timeout 8m >"$T/broken.out" 2>"$T/broken.err"
 is "berth deploy of a broken revision exits 1" "$?" 1
 like "and gives the reason the rollout failed" "$(cat "$T/broken.err")" \
     '^berth: clisvc: deployment ecs-svc/[0-9]+ failed: .*circuit breaker'
-ok "the service is back on cliweb:2 with 3 running" wait_for 180 svc_at 3 2
+ok "the service is back on the last good revision with 3 running" wait_for 180 svc_at 3 "$rev"
 
 out=$(b events clisvc -n 3)
 is "berth events -n 3 prints three events" "$(printf '%s\n' "$out" | grep -c .)" 3

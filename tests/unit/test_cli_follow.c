@@ -148,6 +148,24 @@ static void circuit_breaker(void)
            "saying by which");
     follow_free(&f);
 
+    /* A circuit breaker's rollback: the failure event and the new
+     * PRIMARY's reason say what happened. */
+    start(&f, SVC("ACTIVE", DEP("bad", "PRIMARY", 0, 2, 0, "IN_PROGRESS"), ""));
+    ok(step(&f,
+            "{\"serviceName\":\"web\",\"status\":\"ACTIVE\",\"deployments\":[{\"id\":"
+            "\"good\",\"status\":\"PRIMARY\",\"rolloutState\":\"IN_PROGRESS\","
+            "\"rolloutStateReason\":\"ECS deployment circuit breaker: rolling back to "
+            "deploymentId good.\"}],\"events\":["
+            EV("e2", 1790000002, "(service web) rolling back to deployment good.") ","
+            EV("e1", 1790000001, "(service web) (deployment bad) deployment failed: "
+               "tasks failed to start.") "]}", &l) == FOLLOW_FAILED,
+       "rolled back by the circuit breaker: failed");
+    is_str(f.reason,
+           "tasks failed to start. ECS deployment circuit breaker: rolling back to "
+           "deploymentId good.",
+           "with the failure event's words and the rollback's reason");
+    follow_free(&f);
+
     start(&f, SVC("ACTIVE", DEP("d", "PRIMARY", 0, 2, 0, "IN_PROGRESS"), ""));
     ok(step(&f, SVC("DRAINING", DEP("d", "PRIMARY", 0, 0, 0, "IN_PROGRESS"), ""), &l) ==
            FOLLOW_FAILED, "a service being deleted: failed");
