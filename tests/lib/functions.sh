@@ -199,6 +199,9 @@ start_httpd() {
 # stdin has its own [api], the API socket goes in $T (never the system's).
 write_conf() {
     _body=$(cat)
+    # One metadata port per test, kept across rewrites of the conf: a
+    # reload that changes it is refused (running containers hold the URI).
+    : "${METADATA_PORT:=$(free_port)}"
     {
         printf '[agent]\ncluster = test\nplugin-dir = %s\nstate-dir = %s/state\n' \
             "$PLUGIN_DIR" "$T"
@@ -211,7 +214,7 @@ write_conf() {
         # Tests run side by side: each agent's metadata endpoint gets its
         # own port, not ECS's 51679.
         if ! printf '%s\n' "$_body" | grep -q '^\[metadata\]'; then
-            printf '\n[metadata]\nport = %s\n' "${METADATA_PORT:-$(free_port)}"
+            printf '\n[metadata]\nport = %s\n' "$METADATA_PORT"
         fi
     } >"$1"
 }
