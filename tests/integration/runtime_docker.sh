@@ -89,11 +89,11 @@ spec web '"command":["sh","-c","touch /tmp/ok; (sleep 8; rm /tmp/ok) & exec http
     '"healthCheck":{"test":["CMD-SHELL","test -f /tmp/ok"],"intervalMs":1000,"timeoutMs":1000,"retries":2}' \
     '"env":["SECRET_TOKEN=hunter2-do-not-log"]'
 rt create "$T/web.json"
-is "create answers OK" "$(f .code)" OK
+is "create answers OK" "$(f .code)" OK || diag "msg: $(f .msg); $(tail -3 "$T/rt.log")"
 WEB=$(f .id)
 like "with the container's id" "$WEB" '^[0-9a-f]{64}$'
 rt start "$WEB"
-is "start answers OK" "$(f .code)" OK
+is "start answers OK" "$(f .code)" OK || diag "msg: $(f .msg); $(tail -3 "$T/rt.log")"
 ok "the published port serves the image's page" \
     wait_for 10 sh -c "curl -sf http://127.0.0.1:$WEB_PORT/ | grep -q 'berth-test busybox'"
 rt inspect "$WEB"

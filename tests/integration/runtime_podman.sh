@@ -88,7 +88,7 @@ is "and that is its first event" "$(head -n1 "$T/events.out" | jq -r .event)" EN
 WEB_PORT=$(free_port)
 pod web "$WEB_PORT"
 rt sandbox-create "$T/pod-web.json"
-is "sandbox-create answers OK" "$(f .code)" OK
+is "sandbox-create answers OK" "$(f .code)" OK || diag "msg: $(f .msg); $(tail -3 "$T/rt.log")"
 POD=$(f .id)
 like "with the pod's id (never null)" "$POD" '^[0-9a-f]{64}$'
 spec web "$POD" '"command":["sh","-c","touch /tmp/ok; (sleep 6; rm /tmp/ok) & exec httpd -f -p 8080 -h /www"]' \
@@ -96,11 +96,11 @@ spec web "$POD" '"command":["sh","-c","touch /tmp/ok; (sleep 6; rm /tmp/ok) & ex
     '"env":["SECRET_TOKEN=hunter2-do-not-log"]' '"stopTimeout":1' '"memoryBytes":67108864' \
     '"ulimits":[{"name":"nofile","soft":1024,"hard":4096}]'
 rt create "$T/web.json"
-is "create answers OK" "$(f .code)" OK
+is "create answers OK" "$(f .code)" OK || diag "msg: $(f .msg); $(tail -3 "$T/rt.log")"
 WEB=$(f .id)
 like "with the container's id" "$WEB" '^[0-9a-f]{64}$'
 rt start "$WEB"
-is "start answers OK" "$(f .code)" OK
+is "start answers OK" "$(f .code)" OK || diag "msg: $(f .msg); $(tail -3 "$T/rt.log")"
 ok "the pod's published port serves the image's page" \
     wait_for 10 sh -c "curl -sf http://127.0.0.1:$WEB_PORT/ | grep -q 'berth-test busybox'"
 rt inspect "$WEB"
