@@ -509,6 +509,7 @@ reload_apply(struct agent *a)
              a->n_plugins, added, restarted, reconfigured, failed);
     host_publish(a->host, "agent", "agent.reloaded", NULL);
     agent_tasks_sync_runtime(a);
+    agent_services_dir_apply(a);
     reload_finish(a);
 }
 
@@ -687,6 +688,7 @@ agent_start(struct agent *a, struct ev_loop *loop, struct conf *conf, int daemon
              PACKAGE_VERSION, BERTH_PLUGIN_ABI_MAJOR, BERTH_PLUGIN_ABI_MINOR,
              a->conf->path, a->n_plugins, (int)getpid());
     host_publish(a->host, "agent", "agent.started", NULL);
+    agent_services_dir_apply(a);
     return 0;
 }
 
