@@ -74,6 +74,19 @@ static void test_load(void)
        "a missing folder: no error, no file");
     sd_set_free(&s);
 
+    /* The installed example must be a valid file. */
+    char src[600], cmd[1400];
+    snprintf(src, sizeof src, "%s/conf/services.d/web.json.example",
+             getenv("top_srcdir") ? getenv("top_srcdir") : "..");
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/example.json'", src, sddir);
+    ok(system(cmd) == 0, "the example copied in");
+    ok(sd_load(sddir, "default", &s, err, sizeof err) == 0 &&
+           file(&s, "example.json") && file(&s, "example.json")->n_errors == 0 &&
+           strcmp(file(&s, "example.json")->service_name, "web") == 0,
+       "conf/services.d/web.json.example is valid");
+    sd_set_free(&s);
+    rm("example.json");
+
     put("web.json", "{\"taskDefinition\": " TD("a") ", \"service\": "
                     "{\"serviceName\": \"web\", \"desiredCount\": 2, "
                     "\"taskDefinition\": \"web\"}}");
@@ -118,6 +131,7 @@ static void test_load(void)
     ok(has_error(file(&s, "array.json"), "array.json: expected an object", NULL),
        "a document that is not an object");
     sd_set_free(&s);
+
     rm("syntax.json");
     rm("paths.json");
     rm("dup1.json");
