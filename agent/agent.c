@@ -503,13 +503,13 @@ reload_apply(struct agent *a)
     apply_log_conf(a, a->conf);
     plan_free(plan);
     a->plan = NULL;
+    agent_services_dir_apply(a);
     a->reloads_ok++;
     log_info("reload.done",
              "plugins=%zu added=%u restarted=%u reconfigured=%u failed=%u",
              a->n_plugins, added, restarted, reconfigured, failed);
     host_publish(a->host, "agent", "agent.reloaded", NULL);
     agent_tasks_sync_runtime(a);
-    agent_services_dir_apply(a);
     reload_finish(a);
 }
 
@@ -682,13 +682,15 @@ agent_start(struct agent *a, struct ev_loop *loop, struct conf *conf, int daemon
     }
     host_set_export_interval(a->host, a->conf->agent.metrics_interval_ms);
     start_signals(a);
+    /* Before agent.started and reload.done: who waits for those lines
+     * finds the folder applied. */
+    agent_services_dir_apply(a);
     a->st = AGENT_RUNNING;
     record_agent_metrics(a);
     log_info("agent.started", "version=%s abi=%d.%d conf=%s plugins=%zu pid=%d",
              PACKAGE_VERSION, BERTH_PLUGIN_ABI_MAJOR, BERTH_PLUGIN_ABI_MINOR,
              a->conf->path, a->n_plugins, (int)getpid());
     host_publish(a->host, "agent", "agent.started", NULL);
-    agent_services_dir_apply(a);
     return 0;
 }
 
