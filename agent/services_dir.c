@@ -135,6 +135,15 @@ static void check_doc(struct sd_file *f, cJSON *root, const char *cluster)
             add_msg(&f->errors, &f->n_errors, "%s: service.cluster: this agent runs "
                     "cluster %s, got %s", f->name, cluster, in.cluster);
         f->service_name = jw_strdup(in.name);
+        /* Values that do not fit together (DAEMON with maximumPercent 200,
+         * REPLICA without desiredCount): found now, not when applying. */
+        char err[512];
+        struct service *trial = service_new(&in, f->service, "arn:aws:ecs:check:000000000000:"
+                                            "task-definition/check:1", "check",
+                                            "000000000000", cluster, 0, err, sizeof err);
+        if (!trial)
+            add_msg(&f->errors, &f->n_errors, "%s: service: %s", f->name, err);
+        service_free(trial);
     }
     take_errors(f, "service", &errs);
     json_errors_clear(&errs);

@@ -102,8 +102,10 @@ static void test_load(void)
     put("other.json", "{\"taskDefinition\": " TD("a") ", \"service\": {\"serviceName\": "
                       "\"o\", \"cluster\": \"elsewhere\"}}");
     put("array.json", "[1]");
+    put("nocount.json", "{\"taskDefinition\": " TD("a") ", \"service\": "
+                        "{\"serviceName\": \"n\"}}");
     ok(sd_load(sddir, "default", &s, err, sizeof err) == 0, "the folder loads");
-    ok(s.n == 7, "only the *.json files (%zu)", s.n);
+    ok(s.n == 8, "only the *.json files (%zu)", s.n);
     int sorted = 1;
     for (size_t i = 1; i < s.n; i++)
         sorted &= strcmp(s.v[i - 1].name, s.v[i].name) < 0;
@@ -130,8 +132,10 @@ static void test_load(void)
        "another cluster is an error");
     ok(has_error(file(&s, "array.json"), "array.json: expected an object", NULL),
        "a document that is not an object");
+    ok(has_error(file(&s, "nocount.json"), "nocount.json: service: ", "desiredCount"),
+       "values that do not fit together (REPLICA without desiredCount), found at load");
     sd_set_free(&s);
-
+    rm("nocount.json");
     rm("syntax.json");
     rm("paths.json");
     rm("dup1.json");
