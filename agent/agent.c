@@ -503,6 +503,7 @@ reload_apply(struct agent *a)
     apply_log_conf(a, a->conf);
     plan_free(plan);
     a->plan = NULL;
+    agent_services_dir_apply(a);
     a->reloads_ok++;
     log_info("reload.done",
              "plugins=%zu added=%u restarted=%u reconfigured=%u failed=%u",
@@ -681,6 +682,9 @@ agent_start(struct agent *a, struct ev_loop *loop, struct conf *conf, int daemon
     }
     host_set_export_interval(a->host, a->conf->agent.metrics_interval_ms);
     start_signals(a);
+    /* Before agent.started and reload.done: who waits for those lines
+     * finds the folder applied. */
+    agent_services_dir_apply(a);
     a->st = AGENT_RUNNING;
     record_agent_metrics(a);
     log_info("agent.started", "version=%s abi=%d.%d conf=%s plugins=%zu pid=%d",

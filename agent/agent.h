@@ -85,5 +85,8 @@ void agent_tasks_sync_runtime(struct agent *a);
 void agent_tasks_plugin_stopping(struct agent *a, struct plugin *p);
 void agent_tasks_quiesce(struct agent *a);
 void agent_tasks_free(struct agent *a);
+/* Applies [agent] services-dir (services_dir.h): at start, once the
+ * scheduler and the API are up, and after each reload. */
+void agent_services_dir_apply(struct agent *a);
 
 #endif

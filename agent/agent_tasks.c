@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent/agent.h"
 #include "agent/api/actions.h"
@@ -17,6 +18,7 @@
 #include "agent/runtime.h"
 #include "agent/service.h"
 #include "agent/services.h"
+#include "agent/services_dir.h"
 #include "agent/store.h"
 #include "agent/store_clusters.h"
 #include "agent/tasks.h"
@@ -222,6 +224,22 @@ void agent_tasks_free(struct agent *a)
     }
     tasks_free(a->tasks);
     a->tasks = NULL;
+}
+
+void agent_services_dir_apply(struct agent *a)
+{
+    struct sd_result r;
+    struct timespec ts;
+
+    if (!a->services || !a->conf->agent.services_dir || !*a->conf->agent.services_dir)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct sd_env env = {.st = a->store, .svcs = a->services,
+                         .cluster = a->conf->agent.cluster,
+                         .region = a->conf->agent.region,
+                         .account_id = a->conf->agent.account_id,
+                         .now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000};
+    sd_apply_dir(a->conf->agent.services_dir, &env, &r);
 }
 
 void agent_tasks_quiesce(struct agent *a)

@@ -50,6 +50,10 @@ const struct berth_option conf_agent_options[] = {
           "here."),
     AGENT("pidfile", BERTH_OPT_STRING, "", pidfile,
           "File the daemon writes its process ID to; empty for none."),
+    AGENT("services-dir", BERTH_OPT_STRING, SYSCONFDIR "/berth/services.d", services_dir,
+          "Directory of declarative services: each *.json file holds a task "
+          "definition and a service, applied at start and on SIGHUP; a "
+          "missing directory declares none."),
     AGENT("log-level", BERTH_OPT_STRING, "info", log_level,
           "Least severe level that is logged: error, warn, info or debug."),
     AGENT("log-target", BERTH_OPT_STRING, "stderr", log_target,
@@ -813,6 +817,7 @@ static int finish(struct loader *ld)
     if (relative_to_conf(&c->agent.state_dir, c->path) < 0 ||
         relative_to_conf(&c->agent.plugin_dir, c->path) < 0 ||
         relative_to_conf(&c->agent.pidfile, c->path) < 0 ||
+        relative_to_conf(&c->agent.services_dir, c->path) < 0 ||
         relative_to_conf(&c->tasks.secrets_dir, c->path) < 0 ||
         relative_to_conf(&c->api.socket, c->path) < 0 ||
         relative_to_conf(&c->api.credentials_file, c->path) < 0 ||

@@ -24,6 +24,7 @@ struct conf_agent {
     char *state_dir;
     char *plugin_dir;
     char *pidfile;
+    char *services_dir; /* services.d: declarative services */
     char *log_level;
     char *log_target; /* "stderr" or "syslog" */
     uint64_t shutdown_timeout_ms;

@@ -568,6 +568,8 @@ void service_free(struct service *s)
     free(s->events);
     free(s->stable_taskdef);
     free(s->stable_dep_id);
+    free(s->sd_file);
+    free(s->sd_digest);
     free(s);
 }
 
@@ -679,6 +681,10 @@ cJSON *service_to_json(const struct service *s, bool internal, bool tags)
             cJSON_AddStringToObject(b, "stableTaskDefinition", s->stable_taskdef);
         if (s->stable_dep_id)
             cJSON_AddStringToObject(b, "stableDeployment", s->stable_dep_id);
+        if (s->sd_file)
+            cJSON_AddStringToObject(b, "servicesDirFile", s->sd_file);
+        if (s->sd_digest)
+            cJSON_AddStringToObject(b, "servicesDirDigest", s->sd_digest);
     }
     return o;
 }
@@ -765,6 +771,10 @@ struct service *service_from_json(const char *json, char *err, size_t errlen)
         s->stable_taskdef = xstrdup(jstr(b, "stableTaskDefinition"));
     if (jstr(b, "stableDeployment"))
         s->stable_dep_id = xstrdup(jstr(b, "stableDeployment"));
+    if (jstr(b, "servicesDirFile"))
+        s->sd_file = xstrdup(jstr(b, "servicesDirFile"));
+    if (jstr(b, "servicesDirDigest"))
+        s->sd_digest = xstrdup(jstr(b, "servicesDirDigest"));
     const cJSON *it;
     const cJSON *deps = cJSON_GetObjectItemCaseSensitive(o, "deployments");
     s->deps = jw_calloc((size_t)cJSON_GetArraySize(deps) + 1, sizeof *s->deps);

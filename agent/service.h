@@ -89,6 +89,10 @@ struct service {
     size_t n_events;
     char *stable_taskdef; /* the last COMPLETED deployment's (rollback) */
     char *stable_dep_id;  /* and its id */
+    /* Declared in services.d (stored, not shown): the file's name, NULL for
+     * a service made through the API; and the digest of what the file last
+     * applied (services_dir.h). */
+    char *sd_file, *sd_digest;
     int64_t running_count, pending_count; /* counted, not stored */
     void *mgr;            /* the scheduler's state */
 };

@@ -205,8 +205,13 @@ write_conf() {
     {
         printf '[agent]\ncluster = test\nplugin-dir = %s\nstate-dir = %s/state\n' \
             "$PLUGIN_DIR" "$T"
-        printf 'shutdown-timeout = 3s\nmetrics-interval = 1s\nlog-level = %s\n\n' \
+        printf 'shutdown-timeout = 3s\nmetrics-interval = 1s\nlog-level = %s\n' \
             "${LOG_LEVEL:-info}"
+        # Never the host's services.d: its services would run in the test.
+        if ! printf '%s\n' "$_body" | grep -q '^services-dir'; then
+            printf 'services-dir = %s/services.d\n' "$T"
+        fi
+        printf '\n'
         printf '%s\n' "$_body"
         if ! printf '%s\n' "$_body" | grep -q '^\[api\]'; then
             printf '\n[api]\nsocket = %s/api.sock\n' "$T"

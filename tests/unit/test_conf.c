@@ -71,6 +71,7 @@ static void test_defaults(void)
     is_str(c->agent.state_dir, LOCALSTATEDIR "/lib/berth", "state-dir default");
     is_str(c->agent.plugin_dir, PKGLIBDIR, "plugin-dir default");
     is_str(c->agent.pidfile, "", "pidfile default: none");
+    is_str(c->agent.services_dir, SYSCONFDIR "/berth/services.d", "services-dir default");
     is_str(c->agent.log_level, "info", "log-level default");
     is_str(c->agent.log_target, "stderr", "log-target default");
     ok(c->agent.shutdown_timeout_ms == 10000, "shutdown-timeout default 10s");
@@ -204,8 +205,8 @@ static void test_paths(void)
 }
 
 #define VALID_KEYS "valid keys: cluster, region, account-id, state-dir, " \
-    "plugin-dir, pidfile, log-level, log-target, shutdown-timeout, "       \
-    "metrics-interval"
+    "plugin-dir, pidfile, services-dir, log-level, log-target, "              \
+    "shutdown-timeout, metrics-interval"
 
 /* Relative paths in the file are taken from the file's folder. */
 static void test_relative_paths(void)
@@ -213,7 +214,8 @@ static void test_relative_paths(void)
     struct conf *c = NULL;
     struct conf_errors e = {0};
     int r = conf_load_string("[agent]\nplugin-dir = plugins\nstate-dir = ./state\n"
-                             "pidfile = run/berthd.pid\n[plugin x]\n",
+                             "pidfile = run/berthd.pid\nservices-dir = services.d\n"
+                             "[plugin x]\n",
                              "/etc/berth/berth.conf", &c, &e);
     ok(r == 0 && c, "relative paths: loads");
     if (!c)
@@ -221,6 +223,8 @@ static void test_relative_paths(void)
     is_str(c->agent.plugin_dir, "/etc/berth/plugins", "plugin-dir from the conf's folder");
     is_str(c->agent.state_dir, "/etc/berth/./state", "state-dir from the conf's folder");
     is_str(c->agent.pidfile, "/etc/berth/run/berthd.pid", "pidfile from the conf's folder");
+    is_str(c->agent.services_dir, "/etc/berth/services.d",
+           "services-dir from the conf's folder");
     char *so = conf_plugin_path(c, &c->plugins[0]);
     is_str(so, "/etc/berth/plugins/x.so", "a plugin's file follows plugin-dir");
     free(so);
