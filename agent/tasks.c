@@ -1155,7 +1155,8 @@ struct tasks *tasks_new(struct ev_loop *loop, struct store *st,
     if (!m->cluster || !m->region || !m->account || !m->reserved ||
         (c->secrets_dir && !m->secrets_dir))
         goto oom;
-    memcpy(m->reserved, c->reserved_ports, c->n_reserved_ports * sizeof *m->reserved);
+    if (c->n_reserved_ports) /* reserved_ports may be NULL then */
+        memcpy(m->reserved, c->reserved_ports, c->n_reserved_ports * sizeof *m->reserved);
     m->c.reserved_ports = m->reserved;
     m->c.cluster = m->cluster;
     m->c.region = m->region;
