@@ -121,6 +121,20 @@ static const char *failure_event(const cJSON *service, const char *id)
     return NULL;
 }
 
+/* The newest "rolling back to deployment ID." event: where ID starts. */
+static const char *rollback_event(const cJSON *service)
+{
+    static const char mark[] = "rolling back to deployment ";
+    const cJSON *e;
+
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(service, "events")) {
+        const char *msg = str(e, "message"), *at = msg ? strstr(msg, mark) : NULL;
+        if (at)
+            return at + strlen(mark);
+    }
+    return NULL;
+}
+
 int follow_start(struct follow *f, const cJSON *service)
 {
     memset(f, 0, sizeof(*f));
@@ -164,11 +178,14 @@ enum follow_rc follow_step(struct follow *f, const cJSON *service, struct lines 
         const cJSON *p = deployment(service, "status", "PRIMARY");
         const char *why = failure_event(service, f->deployment_id);
         /* A rollback: say why it failed and where the service went back. */
+        const char *back = rollback_event(service);
+        if (p && why && back)
+            return fail(f, "%s ECS deployment circuit breaker: rolling back to "
+                           "deploymentId %.*s.",
+                        why, (int)strcspn(back, ". "), back);
         if (p && why)
-            return fail(f, "%s %s", why,
-                        str(p, "rolloutStateReason")
-                            ? str(p, "rolloutStateReason")
-                            : "The service went back to an earlier deployment.");
+            return fail(f, "%s The service went back to deployment %s.", why,
+                        str(p, "id") ? str(p, "id") : "?");
         if (p)
             return fail(f, "deployment %s was replaced by deployment %s (%s)",
                         f->deployment_id, str(p, "id") ? str(p, "id") : "?",

@@ -154,8 +154,7 @@ static void circuit_breaker(void)
     ok(step(&f,
             "{\"serviceName\":\"web\",\"status\":\"ACTIVE\",\"deployments\":[{\"id\":"
             "\"good\",\"status\":\"PRIMARY\",\"rolloutState\":\"IN_PROGRESS\","
-            "\"rolloutStateReason\":\"ECS deployment circuit breaker: rolling back to "
-            "deploymentId good.\"}],\"events\":["
+            "\"rolloutStateReason\":\"ECS deployment good completed.\"}],\"events\":["
             EV("e2", 1790000002, "(service web) rolling back to deployment good.") ","
             EV("e1", 1790000001, "(service web) (deployment bad) deployment failed: "
                "tasks failed to start.") "]}", &l) == FOLLOW_FAILED,
@@ -163,7 +162,7 @@ static void circuit_breaker(void)
     is_str(f.reason,
            "tasks failed to start. ECS deployment circuit breaker: rolling back to "
            "deploymentId good.",
-           "with the failure event's words and the rollback's reason");
+           "with the failure event's words and where the circuit breaker went back");
     follow_free(&f);
 
     start(&f, SVC("ACTIVE", DEP("d", "PRIMARY", 0, 2, 0, "IN_PROGRESS"), ""));
