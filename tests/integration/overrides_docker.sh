@@ -78,6 +78,11 @@ bad=$(ecs run-task --task-definition ovr --overrides \
     '{"containerOverrides":[{"name":"main","memoryReservation":100}]}')
 like "a merged definition breaking its rules is refused at the override's path" "$bad" \
     'overrides\.containerOverrides\[0\]\.memoryReservation: must be less than memory \(64 MiB\)'
+big=$(ecs run-task --task-definition ovr --overrides \
+    '{"containerOverrides":[{"name":"main","memory":100000000}]}')
+is "placement counts the overridden memory: RESOURCE:MEMORY" \
+    "$(printf '%s' "$big" | jpath 'd["failures"][0]["reason"]' 2>&1)" RESOURCE:MEMORY ||
+    diag "$big"
 is "nothing was started for the refused requests" \
     "$(ecs list-tasks | jpath 'len(d["taskArns"])')" 1
 
