@@ -336,7 +336,7 @@ static int start_tasks(struct services *m, struct service *s, struct svc_deploym
     snprintf(group, sizeof group, "service:%s", s->name);
     const cJSON *tags = strcmp(s->propagate_tags, "SERVICE") == 0 ? s->tags : NULL;
     if (tasks_run(m->tasks, rec.arn, rec.revision, rec.json, p->id, group, tags, (int)n,
-                  NULL, NULL, out, err, sizeof err) < 0) {
+                  NULL, NULL, NULL, out, err, sizeof err) < 0) {
         log_error("service.start_failed", "service=%s error=\"%s\"", s->name, err);
         service_event(s, now, "was unable to start tasks: %s", err);
         p->start_failures++;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/overrides.h"
 #include "agent/task.h"
 #include "agent/taskdef.h"
 
@@ -117,6 +118,7 @@ void task_free(struct task *t)
     free(t->memory);
     cJSON_Delete(t->tags);
     free(t->taskdef_json);
+    cJSON_Delete(t->overrides);
     taskdef_free(t->td);
     free(t);
 }
@@ -380,8 +382,8 @@ cJSON *task_to_json(const struct task *t, bool internal)
     add_time(o, "stoppedAt", t->stopped_at_ms);
     cJSON_AddBoolToObject(o, "enableExecuteCommand", 0);
     cJSON_AddItemToObject(o, "attachments", cJSON_CreateArray());
-    cJSON *ov = cJSON_AddObjectToObject(o, "overrides");
-    cJSON_AddItemToObject(ov, "containerOverrides", cJSON_CreateArray());
+    cJSON_AddItemToObject(o, "overrides", t->overrides ? cJSON_Duplicate(t->overrides, 1)
+                                                       : overrides_shown_none(t->td));
     cJSON *cs = cJSON_AddArrayToObject(o, "containers");
     for (size_t i = 0; i < t->n_containers; i++)
         cJSON_AddItemToArray(cs, container_json(t, &t->containers[i],
@@ -576,6 +578,12 @@ struct task *task_from_json(const char *json, const char *taskdef_json,
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(o, "tags");
     if (cJSON_IsArray(tags) && cJSON_GetArraySize(tags) > 0)
         t->tags = cJSON_Duplicate(tags, 1);
+    /* Tasks stored before overrides were kept show an empty list. */
+    const cJSON *ov = cJSON_GetObjectItemCaseSensitive(o, "overrides");
+    if (cJSON_IsObject(ov) &&
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ov, "containerOverrides")) > 0 &&
+        !(t->overrides = cJSON_Duplicate(ov, 1)))
+        goto bad;
     if (containers_from_td(t) < 0)
         goto bad;
     const cJSON *cs = cJSON_GetObjectItemCaseSensitive(o, "containers");

@@ -112,6 +112,9 @@ struct task {
     size_t n_containers;
     char *cpu, *memory;   /* the definition's, in units and MiB, or NULL */
     cJSON *tags;          /* [{key, value}] or NULL */
+    /* Task.overrides as RunTask gave them (agent/overrides.h), or NULL:
+     * none, shown as the definition's container names. */
+    cJSON *overrides;
 
     /* Not stored as ECS shows it: */
     char *taskdef_json;   /* the definition the task runs (a copy) */

@@ -1227,8 +1227,8 @@ void tasks_on_change(struct tasks *m, tasks_change_cb cb, void *arg)
 int tasks_run(struct tasks *m, const char *taskdef_arn, int64_t revision,
               const char *taskdef_json, const char *started_by, const char *group,
               const cJSON *tags, int count, const char *client_token,
-              const char *client_request, struct task **out, char *err,
-              size_t errlen)
+              const char *client_request, const cJSON *overrides, struct task **out,
+              char *err, size_t errlen)
 {
     if (count < 1 || count > 10) {
         snprintf(err, errlen, "count must be between 1 and 10, got %d", count);
@@ -1259,6 +1259,8 @@ int tasks_run(struct tasks *m, const char *taskdef_arn, int64_t revision,
         }
         if (tags && cJSON_GetArraySize(tags) > 0)
             t->tags = cJSON_Duplicate(tags, 1);
+        if (overrides && !(t->overrides = cJSON_Duplicate(overrides, 1)))
+            abort(); /* out of memory, after add_task: nothing to undo cleanly */
         t->version = 0;
         persist(t);
         log_info("task.created", "task=%s family=%s revision=%lld", t->id, t->family,

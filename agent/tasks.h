@@ -75,12 +75,14 @@ void tasks_on_change(struct tasks *m, tasks_change_cb cb, void *arg);
  * defaults to "family:FAMILY").  The tasks are saved before this returns;
  * out[0..count) receives them (owned by the manager).  -1 with err when
  * the definition does not parse or the store fails: nothing is started.
- * client_token and client_request (may be NULL) are kept on each task. */
+ * client_token and client_request (may be NULL) are kept on each task, and
+ * so is overrides (Task.overrides; NULL: none), whose merge taskdef_json
+ * already holds. */
 int tasks_run(struct tasks *m, const char *taskdef_arn, int64_t revision,
               const char *taskdef_json, const char *started_by,
               const char *group, const cJSON *tags, int count,
               const char *client_token, const char *client_request,
-              struct task **out, char *err, size_t errlen);
+              const cJSON *overrides, struct task **out, char *err, size_t errlen);
 /* StopTask: desired STOPPED with a reason (NULL: "Task stopped by user")
  * and stop code (NULL: UserInitiated).  Stopping a stopping or stopped task
  * changes nothing.  NULL when no task has that ID or ARN. */

@@ -9,6 +9,7 @@
 
 #include "agent/api/actions.h"
 #include "agent/log.h"
+#include "agent/overrides.h"
 #include "agent/resources.h"
 #include "agent/task.h"
 #include "agent/taskdef.h"
@@ -47,6 +48,7 @@ struct run_in {
     bool has_count;
     struct jw_strv container_instances;
     cJSON *tags; /* taken from the input as is */
+    struct overrides ov;
 };
 
 static const char *const launch_types[] = {"EC2", "FARGATE", "EXTERNAL", NULL};
@@ -81,19 +83,6 @@ static const struct jw_field tag_fields[] = {
 };
 static const struct jw_shape tag_shape = {0, tag_fields, NULL};
 
-static const struct jw_field overrides_fields[] = {
-    UNSUP("containerOverrides", JW_ARRAY, "per-task container overrides are not "
-                                          "supported yet: register a revision instead"),
-    IGN("taskRoleArn", JW_STRING, "IAM roles have no meaning on a Berth host"),
-    IGN("executionRoleArn", JW_STRING, "IAM roles have no meaning on a Berth host"),
-    UNSUP("cpu", JW_STRING, "task size overrides are not supported yet"),
-    UNSUP("memory", JW_STRING, "task size overrides are not supported yet"),
-    IGN("inferenceAcceleratorOverrides", JW_ARRAY, "AWS only"),
-    IGN("ephemeralStorage", JW_OBJECT, "Fargate only"),
-    END,
-};
-static const struct jw_shape overrides_shape = {0, overrides_fields, NULL};
-
 #define RUN_COMMON(st)                                                              \
     F_("cluster", JW_STRING, st, cluster),                                          \
         F_("taskDefinition", JW_STRING, st, task_definition, .required = true),     \
@@ -101,8 +90,7 @@ static const struct jw_shape overrides_shape = {0, overrides_fields, NULL};
         F_("group", JW_STRING, st, group),                                          \
         {.name = "tags", .kind = JW_ARRAY, .use = JW_IGNORE, .shape = &tag_shape,   \
          .reason = "kept on the task"},                                             \
-        {.name = "overrides", .kind = JW_OBJECT, .use = JW_PARSE,                   \
-         .shape = &overrides_shape, .offset = 0},                                   \
+        F_("overrides", JW_OBJECT, st, ov, .shape = &overrides_shape),              \
         IGN("enableECSManagedTags", JW_BOOL, "no AWS-managed tags on a Berth host"), \
         IGN("propagateTags", JW_STRING, "not supported yet"),                       \
         IGN("referenceId", JW_STRING, "accepted"),                                  \
@@ -211,6 +199,33 @@ static bool answer_retry(struct api_call *c, const char *token, const char *requ
     return true;
 }
 
+/* Merges the request's overrides (ovj, parsed into ov) into the definition
+ * text td_json; logs the members it ignores.  -1 after failing c with every
+ * error the merge found, each at its overrides.* path. */
+static int apply_overrides(struct api_call *c, const cJSON *ovj, const struct overrides *ov,
+                           const char *td_json, char **merged, cJSON **shown)
+{
+    struct overrides again = {0};
+    struct json_errors errs = {0};
+    char q[512];
+
+    /* The request's walk kept no ignored members: walk the part again. */
+    overrides_parse(ovj, &again, &errs);
+    overrides_free(&again);
+    for (size_t i = 0; i < errs.n_ignored; i++)
+        log_info("api.task.ignored", "action=%s request_id=%s field=%s",
+                 api_call_action(c), api_call_request_id(c),
+                 log_quote(q, sizeof q, errs.ignored[i]));
+    json_errors_clear(&errs);
+    if (overrides_apply(ov, td_json, merged, shown, &errs) == 0)
+        return 0;
+    char *msg = json_errors_message(&errs);
+    api_fail(c, "InvalidParameterException", "%s", msg ? msg : "overrides: out of memory");
+    free(msg);
+    json_errors_clear(&errs);
+    return -1;
+}
+
 static void run_common(struct api_call *c, const cJSON *input, bool start)
 {
     struct api_tasks_ctx *x = CTX(c);
@@ -221,6 +236,10 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
     char err[1024];
     enum store_rc rc;
     char *request = NULL; /* the input without its clientToken */
+    char *run_json = NULL;  /* the definition with the overrides applied */
+    const char *json;       /* what the tasks run */
+    const cJSON *ovj;
+    cJSON *shown = NULL;    /* Task.overrides */
     int count, kind;
     cJSON *fails;
 
@@ -261,6 +280,10 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
                  "revision to run it", rec.arn);
         goto done;
     }
+    if ((ovj = cJSON_GetObjectItemCaseSensitive(input, "overrides")) &&
+        apply_overrides(c, ovj, &in.ov, rec.json, &run_json, &shown) < 0)
+        goto done;
+    json = run_json ? run_json : rec.json;
     count = in.has_count ? (int)in.count : 1;
     if (start) {
         /* Each entry names where one task goes: only this host can be. */
@@ -272,7 +295,7 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
                 cJSON_AddItemToArray(fails, failure(in.container_instances.v[i], "MISSING"));
         }
     }
-    if ((count = place(c, rec.json, count, fails)) < 0)
+    if ((count = place(c, json, count, fails)) < 0)
         goto done;
     cJSON *o = cJSON_CreateObject();
     cJSON *a = cJSON_AddArrayToObject(o, "tasks");
@@ -283,9 +306,9 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
         goto done;
     }
     const cJSON *tags = cJSON_GetObjectItemCaseSensitive(input, "tags");
-    if (tasks_run(x->tasks, rec.arn, rec.revision, rec.json, in.started_by, in.group,
-                  cJSON_IsArray(tags) ? tags : NULL, count, in.client_token, request, out,
-                  err, sizeof err) < 0) {
+    if (tasks_run(x->tasks, rec.arn, rec.revision, json, in.started_by, in.group,
+                  cJSON_IsArray(tags) ? tags : NULL, count, in.client_token, request,
+                  shown, out, err, sizeof err) < 0) {
         cJSON_Delete(o);
         api_fail(c, "ServerException", "%s", err);
         goto done;
@@ -300,6 +323,8 @@ static void run_common(struct api_call *c, const cJSON *input, bool start)
     api_reply(c, o);
 done:
     cJSON_Delete(fails);
+    cJSON_Delete(shown);
+    free(run_json);
     free(request);
     store_taskdef_free(&rec);
     jw_free_shape(shape, &in);
