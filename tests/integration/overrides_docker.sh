@@ -5,9 +5,6 @@
 ENGINE=docker
 . "$top_srcdir/tests/integration/tasks_env.sh"
 sed -i 's/^host-port-range = .*/host-port-range = 48000-48499/' "$T/berth.conf"
-# Bridge tasks only: no awsvpc sandbox, so no pause program (tasks_env.sh
-# appends its key to the last section, which is not the docker plugin's).
-sed -i '/^pause-binary = /d' "$T/berth.conf"
 
 ok "berthd starts" start_berthd "$T/berth.conf" || diag "$(tail -5 "$T/berthd.log")"
 ok "it lists the engine" wait_log 30 'event=tasks.reconciled'

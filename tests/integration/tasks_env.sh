@@ -53,9 +53,10 @@ ${TASKS_CONF_EXTRA:-}
 socket = $SOCK
 EOF2
 sed -i "s/^cluster = test$/cluster = $CLUSTER/" "$T/berth.conf"
-# Docker's awsvpc sandbox runs the pause program built here.
+# Docker's awsvpc sandbox runs the pause program built here (under the
+# plugin's own section: write_conf may add sections after it).
 if [ "$ENGINE" = docker ]; then
-    echo "pause-binary = $top_builddir/berth-pause" >>"$T/berth.conf"
+    sed -i "s|^\[plugin docker\]\$|&\npause-binary = $top_builddir/berth-pause|" "$T/berth.conf"
 fi
 
 cleanup_engine() {
