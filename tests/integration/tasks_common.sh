@@ -27,6 +27,7 @@ sed -i "s|@T@|$T|" "$T/web.json"
 register "$T/web.json" >/dev/null
 WEB=$(run web)
 like "RunTask answers with a task ARN" "$WEB" "^arn:aws:ecs:local:000000000000:task/$CLUSTER/[0-9a-f]{32}$"
+ok "aws ecs wait tasks-running returns once it runs" ecs wait tasks-running --tasks "$WEB"
 ok "the task reaches RUNNING" wait_for 60 task_is "$WEB" RUNNING
 is "its health is HEALTHY" "$(task_field "$WEB" 'd["healthStatus"]')" HEALTHY
 is "both containers run, side started after app was healthy" \
@@ -121,7 +122,7 @@ cat >"$T/five.json" <<'EOF2'
 EOF2
 register "$T/five.json" >/dev/null
 ecs stop-task --task "$WEB" >/dev/null
-wait_for 60 task_is "$WEB" STOPPED
+ok "aws ecs wait tasks-stopped returns once it stopped" ecs wait tasks-stopped --tasks "$WEB"
 FIVE=$(run five 5)
 SIX=$(run five 1)
 for t in $FIVE $SIX; do wait_for 60 task_is "$t" RUNNING; done
