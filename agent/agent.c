@@ -17,6 +17,7 @@
 #include "agent/log.h"
 #include "agent/notify.h"
 #include "agent/plugin_host.h"
+#include "agent/services_dir.h"
 #include "agent/store.h"
 
 /* What a reload will do, decided before anything running is touched. */
@@ -716,6 +717,27 @@ agent_free(struct agent *a)
     memset(a, 0, sizeof(*a));
 }
 
+/* --check-config reads services.d too: a file the next start or SIGHUP
+ * would skip is an error now.  (Whether a file names a service made
+ * through the API needs the store: only the running agent can say.) */
+static void check_services_dir(const struct conf *c, struct conf_errors *errs)
+{
+    const char *dir = c->agent.services_dir;
+    struct sd_set set = {0};
+    char err[512];
+
+    if (!dir || !*dir)
+        return;
+    if (sd_load(dir, c->agent.cluster, &set, err, sizeof err) < 0) {
+        conf_errors_add(errs, "%s: [agent] services-dir: %s", c->path, err);
+        return;
+    }
+    for (size_t i = 0; i < set.n; i++)
+        for (size_t k = 0; k < set.v[i].n_errors; k++)
+            conf_errors_add(errs, "%s/%s", dir, set.v[i].errors[k]);
+    sd_set_free(&set);
+}
+
 int
 agent_check_config(const char *conf_path, struct conf_errors *errs)
 {
@@ -727,6 +749,7 @@ agent_check_config(const char *conf_path, struct conf_errors *errs)
         if (c->plugins[i].enabled)
             plugin_probe(c, &c->plugins[i], PROBE_LOAD, errs);
     check_api_files(c, errs);
+    check_services_dir(c, errs);
     conf_free(c);
     return errs->n ? -1 : 0;
 }

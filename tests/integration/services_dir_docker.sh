@@ -140,6 +140,10 @@ ok "SIGHUP with web.json broken" reload
 ok "the error names the file and the JSON path" log_has \
     'event=services_dir.error error="web.json: service.deploymentConfiguration.maximumPercent: '
 is "no new revision from the broken file" "$(revisions web)" 2
+out=$("$BERTHD" --check-config --config "$T/berth.conf" 2>&1)
+is "berthd --check-config refuses the folder too" "$?" 1
+like "naming the file and the JSON path" "$out" \
+    "$T/services.d/web.json: service.deploymentConfiguration.maximumPercent: "
 ok "web still runs its 2 tasks of web:2" steady web 2
 is "and is still ACTIVE" "$(svc web 's["status"], s["desiredCount"]')" "ACTIVE 2"
 
