@@ -62,7 +62,8 @@ ok() {
     if "$@"; then _result 0 "$d"; else _result 1 "$d"; fi
 }
 
-# is DESCRIPTION GOT WANT
+# is DESCRIPTION GOT WANT (is, like and unlike return 1 when the check
+# failed, so `is ... || diag ...` can say more)
 is() {
     if [ "$2" = "$3" ]; then
         _result 0 "$1"
@@ -70,6 +71,7 @@ is() {
         _result 1 "$1"
         diag "  got: $2"
         diag " want: $3"
+        return 1
     fi
 }
 
@@ -81,6 +83,7 @@ like() {
         _result 1 "$1"
         diag "  got: $2"
         diag " want: /$3/"
+        return 1
     fi
 }
 
@@ -90,6 +93,7 @@ unlike() {
         _result 1 "$1"
         diag "  got: $2"
         diag " should not match: /$3/"
+        return 1
     else
         _result 0 "$1"
     fi
