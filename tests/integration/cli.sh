@@ -83,15 +83,7 @@ host-port-range = 46000-46999
 socket = $SOCK
 EOF2
 sed -i "s/^cluster = test$/cluster = $CLUSTER/" "$T/berth.conf"
-cleanup_engine() {
-    ids=$(curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
-        --data-urlencode all=1 \
-        --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"]}" |
-        python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))')
-    for id in $ids; do
-        curl -s -X DELETE --unix-socket "$SOCK" "http://d/v1.41/containers/$id?force=1" >/dev/null
-    done
-}
+cleanup_engine() { remove_cluster docker "$CLUSTER"; }
 on_exit cleanup_engine
 export BERTH_SOCKET="$T/api.sock" NO_COLOR=1 COLUMNS=200
 b() { "$BERTH" "$@"; }

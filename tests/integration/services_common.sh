@@ -54,24 +54,7 @@ socket = $SOCK
 EOF2
 sed -i "s/^cluster = test$/cluster = $CLUSTER/" "$T/berth.conf"
 
-cleanup_engine() {
-    ids=$(curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
-        --data-urlencode all=1 \
-        --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"]}" |
-        python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))')
-    for id in $ids; do
-        curl -s -X DELETE --unix-socket "$SOCK" "http://d/v1.41/containers/$id?force=1" >/dev/null
-    done
-    if [ "$ENGINE" = podman ]; then
-        curl -s --unix-socket "$SOCK" -G "http://d/v4.0.0/libpod/pods/json" \
-            --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"]}" |
-            python3 -c 'import json,sys; print("\n".join(p["Id"] for p in json.load(sys.stdin) or []))' |
-            while read -r pod; do
-                [ -n "$pod" ] && curl -s -X DELETE --unix-socket "$SOCK" \
-                    "http://d/v4.0.0/libpod/pods/$pod?force=true" >/dev/null
-            done
-    fi
-}
+cleanup_engine() { remove_cluster "$ENGINE" "$CLUSTER"; }
 on_exit cleanup_engine
 
 ecs() { "$AWS_BIN" ecs "$@" --cluster "$CLUSTER" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
@@ -92,11 +75,7 @@ task_field() { # TASK EXPR (d is the task)
 }
 task_is() { [ "$(task_field "$1" 'd["lastStatus"]')" = "$2" ]; }
 # Running containers of this cluster on the engine.
-engine_running() {
-    curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
-        --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"],\"status\":[\"running\"]}" |
-        python3 -c 'import json,sys; print(len([c for c in json.load(sys.stdin) if "com.amazonaws.ecs.container-name" in c["Labels"]]))'
-}
+engine_running() { cluster_running "$ENGINE" "$CLUSTER"; }
 # steady: one deployment, COMPLETED, and 3 tasks RUNNING and HEALTHY.
 steady() {
     [ "$(svc 'len(s["deployments"]), s["deployments"][0]["rolloutState"], s["runningCount"], s["pendingCount"]')" = "1 COMPLETED 3 0" ] || return 1

@@ -47,15 +47,7 @@ socket = $SOCK
 EOF2
 sed -i "s/^cluster = test$/cluster = $CLUSTER/" "$T/berth.conf"
 
-cleanup_engine() {
-    ids=$(curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
-        --data-urlencode all=1 \
-        --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"]}" |
-        python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))')
-    for id in $ids; do
-        curl -s -X DELETE --unix-socket "$SOCK" "http://d/v1.41/containers/$id?force=1" >/dev/null
-    done
-}
+cleanup_engine() { remove_cluster docker "$CLUSTER"; }
 on_exit cleanup_engine
 
 ecs() { "$AWS_BIN" ecs "$@" --cluster "$CLUSTER" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
@@ -72,11 +64,7 @@ svc_is() { [ "$(svc "$1" "$2" 2>/dev/null)" = "$3" ]; }
 revisions() { api ListTaskDefinitions "{\"familyPrefix\":\"$1\"}" | jpath 'len(d["taskDefinitionArns"])'; }
 applied() { grep -c "event=services_dir.applied file=$1 service=$2 action=$3" "$T/berthd.log"; }
 # engine_running NAME: running containers of service NAME's tasks.
-engine_running() {
-    curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
-        --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"],\"status\":[\"running\"]}" |
-        python3 -c 'import json,sys; print(len([c for c in json.load(sys.stdin) if c["Labels"].get("com.amazonaws.ecs.task-definition-family") == sys.argv[1]]))' "$1"
-}
+engine_running() { cluster_running docker "$CLUSTER" "$1"; }
 # A service file: FILE SERVICE FAMILY VERSION DESIRED [EXTRA-SERVICE-JSON]
 sdfile() {
     cat >"$T/services.d/$1" <<EOF2

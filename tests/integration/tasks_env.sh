@@ -59,24 +59,7 @@ if [ "$ENGINE" = docker ]; then
     sed -i "s|^\[plugin docker\]\$|&\npause-binary = $top_builddir/berth-pause|" "$T/berth.conf"
 fi
 
-cleanup_engine() {
-    ids=$(curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
-        --data-urlencode all=1 \
-        --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"]}" |
-        python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin)))')
-    for id in $ids; do
-        curl -s -X DELETE --unix-socket "$SOCK" "http://d/v1.41/containers/$id?force=1" >/dev/null
-    done
-    if [ "$ENGINE" = podman ]; then
-        curl -s --unix-socket "$SOCK" -G "http://d/v4.0.0/libpod/pods/json" \
-            --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"]}" |
-            python3 -c 'import json,sys; print("\n".join(p["Id"] for p in json.load(sys.stdin) or []))' |
-            while read -r pod; do
-                [ -n "$pod" ] && curl -s -X DELETE --unix-socket "$SOCK" \
-                    "http://d/v4.0.0/libpod/pods/$pod?force=true" >/dev/null
-            done
-    fi
-}
+cleanup_engine() { remove_cluster "$ENGINE" "$CLUSTER"; }
 on_exit cleanup_engine
 
 ecs() { "$AWS_BIN" ecs "$@" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
@@ -86,11 +69,7 @@ task_field() { # TASK EXPR (d is the task)
 }
 task_is() { [ "$(task_field "$1" 'd["lastStatus"]')" = "$2" ]; }
 # Containers of this cluster on the engine, running ones only.
-engine_running() {
-    curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
-        --data-urlencode "filters={\"label\":[\"com.amazonaws.ecs.cluster=$CLUSTER\"],\"status\":[\"running\"]}" |
-        python3 -c 'import json,sys; print(len([c for c in json.load(sys.stdin) if "com.amazonaws.ecs.container-name" in c["Labels"]]))'
-}
+engine_running() { cluster_running "$ENGINE" "$CLUSTER"; }
 register() { ecs register-task-definition --cli-input-json "file://$1" | jpath 'd["taskDefinition"]["taskDefinitionArn"]'; }
 run() { ecs run-task --task-definition "$1" ${2:+--count $2} | jpath '" ".join(t["taskArn"] for t in d["tasks"])'; }
 

@@ -5,6 +5,9 @@
 #   start_podman_service            podman's API answering on /run/podman/podman.sock
 #   build_busybox_image ENGINE NAME a local image from busybox-static
 #   engine_sock ENGINE              the socket path of docker or podman
+#   remove_cluster ENGINE CLUSTER   removes a test's containers (and pods)
+#   cluster_running ENGINE CLUSTER [FAMILY]
+#                                   how many of its task containers run
 #   stop_engines                    stops the engines these functions started
 #
 # Each function is idempotent and on failure says why on stderr and returns 1;
@@ -39,6 +42,42 @@ engine_sock() {
     podman) echo "$PODMAN_SOCK" ;;
     *) _eng_err "engine_sock: unknown engine '${1:-}' (docker or podman)" ;;
     esac
+}
+
+# Both engines answer Docker's containers API (Podman through its compat
+# layer), so these helpers speak it to either.
+_eng_cluster_filter() { # CLUSTER [STATUS]
+    printf '{"label":["com.amazonaws.ecs.cluster=%s"]%s}' "$1" "${2:+,\"status\":[\"$2\"]}"
+}
+
+# remove_cluster ENGINE CLUSTER: removes every container Berth labelled with
+# that cluster, and on Podman its pods: what a test leaves behind.
+remove_cluster() {
+    _s=$(engine_sock "$1") || return 1
+    for _id in $(curl -s --unix-socket "$_s" -G "http://d/v1.41/containers/json" \
+        --data-urlencode all=1 --data-urlencode "filters=$(_eng_cluster_filter "$2")" |
+        python3 -c 'import json,sys; print(" ".join(c["Id"] for c in json.load(sys.stdin) or []))'); do
+        curl -s -X DELETE --unix-socket "$_s" "http://d/v1.41/containers/$_id?force=1" >/dev/null
+    done
+    [ "$1" = podman ] || return 0
+    for _id in $(curl -s --unix-socket "$_s" -G "http://d/v4.0.0/libpod/pods/json" \
+        --data-urlencode "filters=$(_eng_cluster_filter "$2")" |
+        python3 -c 'import json,sys; print(" ".join(p["Id"] for p in json.load(sys.stdin) or []))'); do
+        curl -s -X DELETE --unix-socket "$_s" "http://d/v4.0.0/libpod/pods/$_id?force=true" >/dev/null
+    done
+}
+
+# cluster_running ENGINE CLUSTER [FAMILY]: how many task containers of that
+# cluster (of that task-definition family, if given) are running.
+cluster_running() {
+    curl -s --unix-socket "$(engine_sock "$1")" -G "http://d/v1.41/containers/json" \
+        --data-urlencode "filters=$(_eng_cluster_filter "$2" running)" |
+        python3 -c '
+import json, sys
+fam = sys.argv[1] if len(sys.argv) > 1 else None
+print(len([c for c in json.load(sys.stdin) or []
+           if "com.amazonaws.ecs.container-name" in c["Labels"] and
+           (fam is None or c["Labels"].get("com.amazonaws.ecs.task-definition-family") == fam)]))' ${3:+"$3"}
 }
 
 # _eng_ping ENGINE: the engine's API answers its ping.  Podman is pinged on
