@@ -57,6 +57,10 @@ void cli_print_help(const struct command *cmd);
 /* ---- the API ---- */
 /* 0 with *out, or EXIT_FAIL after printing the error (input taken). */
 int cli_call(struct cli *c, const char *action, cJSON *input, cJSON **out);
+/* Every page of a List action (input copied for each, nextToken added),
+ * merged into one object {key: [...]} in *merged; EXIT_FAIL as cli_call. */
+int cli_list_all(struct cli *c, const char *action, const cJSON *input, const char *key,
+                 cJSON **merged);
 /* Pretty JSON on stdout. */
 void cli_print_json(const cJSON *j);
 /* Registers the task definition in FILE; its ARN in *arn (malloc'd).

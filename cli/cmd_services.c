@@ -87,30 +87,15 @@ int cmd_services(struct cli *c, int argc, char **argv)
     if (optind < argc)
         return cli_usage(self, "unexpected argument '%s'", argv[optind]);
 
-    cJSON *arns = cJSON_CreateArray(), *out;
-    char *token = NULL;
-    do {
-        cJSON *in = cJSON_CreateObject();
-        cJSON_AddNumberToObject(in, "maxResults", 100);
-        if (token)
-            cJSON_AddStringToObject(in, "nextToken", token);
-        free(token);
-        token = NULL;
-        if (cli_call(c, "ListServices", in, &out) != 0) {
-            cJSON_Delete(arns);
-            return EXIT_FAIL;
-        }
-        const cJSON *a;
-        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(out, "serviceArns"))
-            cJSON_AddItemToArray(arns, cJSON_Duplicate(a, 0));
-        if (jstr(out, "nextToken"))
-            token = strdup(jstr(out, "nextToken"));
-        cJSON_Delete(out);
-    } while (token);
-
+    cJSON *in = cJSON_CreateObject(), *list;
+    cJSON_AddNumberToObject(in, "maxResults", 100);
+    rc = cli_list_all(c, "ListServices", in, "serviceArns", &list);
+    cJSON_Delete(in);
+    if (rc)
+        return rc;
     cJSON *all = NULL;
-    rc = describe_services(c, arns, &all);
-    cJSON_Delete(arns);
+    rc = describe_services(c, cJSON_GetObjectItemCaseSensitive(list, "serviceArns"), &all);
+    cJSON_Delete(list);
     if (rc)
         return rc;
     if (c->json) {

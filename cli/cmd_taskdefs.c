@@ -11,33 +11,6 @@
 
 #include "cli/cli.h"
 
-/* Every page of a list action, merged into one output (key: the list). */
-static int list_all(struct cli *c, const char *action, const cJSON *input,
-                    const char *key, cJSON **merged)
-{
-    cJSON *all = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(all, key), *out;
-    char *token = NULL;
-    do {
-        cJSON *in = cJSON_Duplicate(input, 1);
-        if (token)
-            cJSON_AddStringToObject(in, "nextToken", token);
-        free(token);
-        token = NULL;
-        if (cli_call(c, action, in, &out) != 0) {
-            cJSON_Delete(all);
-            return EXIT_FAIL;
-        }
-        const cJSON *a;
-        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(out, key))
-            cJSON_AddItemToArray(arr, cJSON_Duplicate(a, 0));
-        if (jstr(out, "nextToken"))
-            token = strdup(jstr(out, "nextToken"));
-        cJSON_Delete(out);
-    } while (token);
-    *merged = all;
-    return 0;
-}
-
 static int list_revisions(struct cli *c, const char *family, const char *status,
                           const char *sort, cJSON **out)
 {
@@ -45,7 +18,7 @@ static int list_revisions(struct cli *c, const char *family, const char *status,
     cJSON_AddStringToObject(in, "familyPrefix", family);
     cJSON_AddStringToObject(in, "status", status);
     cJSON_AddStringToObject(in, "sort", sort);
-    int rc = list_all(c, "ListTaskDefinitions", in, "taskDefinitionArns", out);
+    int rc = cli_list_all(c, "ListTaskDefinitions", in, "taskDefinitionArns", out);
     cJSON_Delete(in);
     return rc;
 }
@@ -60,7 +33,7 @@ static int families(struct cli *c)
 {
     cJSON *in = cJSON_CreateObject(), *all;
     cJSON_AddStringToObject(in, "status", "ACTIVE");
-    int rc = list_all(c, "ListTaskDefinitionFamilies", in, "families", &all);
+    int rc = cli_list_all(c, "ListTaskDefinitionFamilies", in, "families", &all);
     cJSON_Delete(in);
     if (rc)
         return rc;

@@ -105,6 +105,32 @@ int cli_call(struct cli *c, const char *action, cJSON *input, cJSON **out)
     return EXIT_FAIL;
 }
 
+int cli_list_all(struct cli *c, const char *action, const cJSON *input, const char *key,
+                 cJSON **merged)
+{
+    cJSON *all = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(all, key), *out;
+    char *token = NULL;
+    do {
+        cJSON *in = cJSON_Duplicate(input, 1);
+        if (token)
+            cJSON_AddStringToObject(in, "nextToken", token);
+        free(token);
+        token = NULL;
+        if (cli_call(c, action, in, &out) != 0) {
+            cJSON_Delete(all);
+            return EXIT_FAIL;
+        }
+        const cJSON *a;
+        cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(out, key))
+            cJSON_AddItemToArray(arr, cJSON_Duplicate(a, 0));
+        if (jstr(out, "nextToken"))
+            token = strdup(jstr(out, "nextToken"));
+        cJSON_Delete(out);
+    } while (token);
+    *merged = all;
+    return 0;
+}
+
 void cli_print_json(const cJSON *j)
 {
     char *s = cJSON_Print(j);
