@@ -9,6 +9,7 @@
 
 #include "agent/agent.h"
 #include "agent/api/actions.h"
+#include "agent/clock.h"
 #include "agent/conf.h"
 #include "agent/log.h"
 #include "agent/metadata.h"
@@ -229,16 +230,14 @@ void agent_tasks_free(struct agent *a)
 void agent_services_dir_apply(struct agent *a)
 {
     struct sd_result r;
-    struct timespec ts;
 
     if (!a->services || !a->conf->agent.services_dir || !*a->conf->agent.services_dir)
         return;
-    clock_gettime(CLOCK_REALTIME, &ts);
     struct sd_env env = {.st = a->store, .svcs = a->services,
                          .cluster = a->conf->agent.cluster,
                          .region = a->conf->agent.region,
                          .account_id = a->conf->agent.account_id,
-                         .now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000};
+                         .now_ms = clock_wall_ms()};
     sd_apply_dir(a->conf->agent.services_dir, &env, &r);
 }
 

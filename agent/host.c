@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 
+#include "agent/clock.h"
 #include "agent/conf.h"
 #include "agent/host.h"
 #include "agent/http_client.h"
@@ -149,14 +149,6 @@ api_now_ms(berth_ctx *ctx)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t
-wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
 /* ---- timers ---- */
@@ -370,7 +362,7 @@ static void
 api_metric(berth_ctx *ctx, const struct berth_metric *m)
 {
     char err[256], q[300];
-    if (!m || metrics_record(ctx->host->metrics, m, wall_ms(), err, sizeof(err)) < 0)
+    if (!m || metrics_record(ctx->host->metrics, m, (uint64_t)clock_wall_ms(), err, sizeof(err)) < 0)
         log_warn("plugin.metric.refused", "plugin=%s error=%s", ctx_name(ctx),
                  log_quote(q, sizeof(q), m ? err : "NULL sample"));
 }
@@ -531,7 +523,7 @@ host_publish(struct host *h, const char *source, const char *type,
     e->source = strdup(source);
     e->type = strdup(type);
     e->detail = detail ? strdup(detail) : NULL;
-    e->time_ms = wall_ms();
+    e->time_ms = (uint64_t)clock_wall_ms();
     if (!e->source || !e->type || (detail && !e->detail)) {
         event_free(e);
         return;
@@ -556,7 +548,7 @@ host_metric(struct host *h, const char *name, const char *help,
         .name = name, .help = help, .type = type, .value = value,
         .labels = labels, .n_labels = n_labels,
     };
-    if (metrics_record(h->metrics, &m, wall_ms(), err, sizeof(err)) < 0)
+    if (metrics_record(h->metrics, &m, (uint64_t)clock_wall_ms(), err, sizeof(err)) < 0)
         log_warn("metric.refused", "error=%s", log_quote(q, sizeof(q), err));
 }
 

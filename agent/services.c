@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "agent/clock.h"
 #include "agent/drain.h"
 #include "agent/log.h"
 #include "agent/service.h"
@@ -46,13 +46,6 @@ struct services {
     int64_t wake_ms; /* the earliest time a step is needed */
     bool quiet;
 };
-
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 static struct sstate *SS(const struct service *s)
 {
@@ -192,7 +185,7 @@ static int drain_task(struct services *m, struct service *s, struct task *t,
         tasks_stop(m->tasks, t->arn, STOP_SERVICE, reason);
         return 0;
     }
-    drain_set_add(&ss->drains, t->arn, reason, wall_ms() + (int64_t)wait);
+    drain_set_add(&ss->drains, t->arn, reason, clock_wall_ms() + (int64_t)wait);
     return 1;
 }
 
@@ -588,7 +581,7 @@ static void forget(struct services *m, size_t i)
 
 static void step_all(struct services *m)
 {
-    int64_t now = wall_ms();
+    int64_t now = clock_wall_ms();
     char err[300];
 
     m->wake_ms = 0;

@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "agent/clock.h"
 #include "agent/store.h"
 #include "agent/store_priv.h"
 
@@ -244,13 +245,6 @@ static void done(sqlite3_stmt *s)
 {
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static char *xstrdup(const char *s)
@@ -923,7 +917,7 @@ enum store_rc store_td_register(struct store *st, const char *family,
     int64_t last = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     done(s);
     int64_t rev = last + 1;
-    int64_t now = now_ms();
+    int64_t now = clock_wall_ms();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         r = db_error(st, "cannot read the family", err, errlen);
     } else if (last >= REVISION_MAX) {
@@ -983,7 +977,7 @@ enum store_rc store_td_deregister(struct store *st, const char *ref,
      * was first deregistered. */
     if (ret == STORE_OK && td.status == STORE_ACTIVE) {
         sqlite3_stmt *s = st->stmt[S_TD_DEREG];
-        int64_t now = now_ms();
+        int64_t now = clock_wall_ms();
         sqlite3_bind_text(s, 1, r.family, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 2, r.revision);
         sqlite3_bind_int64(s, 3, now);
@@ -1475,10 +1469,6 @@ enum store_rc store_priv_check_key(const char *key, char *err, size_t errlen)
     return check_key(key, err, errlen);
 }
 
-int64_t store_priv_now_ms(void)
-{
-    return now_ms();
-}
 
 /* ---- services ---- */
 
@@ -1496,7 +1486,7 @@ enum store_rc store_service_put(struct store *st, const char *arn,
     sqlite3_bind_text(s, 2, cluster, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, status, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 5, now_ms());
+    sqlite3_bind_int64(s, 5, clock_wall_ms());
     sqlite3_bind_text(s, 6, json, -1, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         r = db_error(st, "cannot save a service", err, errlen);

@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "agent/clock.h"
 #include "agent/store_clusters.h"
 #include "agent/store_priv.h"
 
@@ -241,7 +242,7 @@ enum store_rc store_cluster_create(struct store *st, const char *name,
             r = STORE_IO;
         } else {
             sqlite3_bind_text(s, 1, nm, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(s, 2, store_priv_now_ms());
+            sqlite3_bind_int64(s, 2, clock_wall_ms());
             sqlite3_bind_text(s, 3, json ? json : "{}", -1, SQLITE_STATIC);
             r = exec1(st, s, "cannot write a cluster", err, errlen);
         }

@@ -26,6 +26,5 @@ enum store_rc store_priv_tx_end(struct store *st, enum store_rc r, char *err,
 enum store_rc store_priv_check_tags(const struct store_tag *tags, size_t n,
                                     char *err, size_t errlen);
 enum store_rc store_priv_check_key(const char *key, char *err, size_t errlen);
-int64_t store_priv_now_ms(void);
 
 #endif

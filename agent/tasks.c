@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 
+#include "agent/clock.h"
 #include "agent/container_spec.h"
 #include "agent/log.h"
 #include "agent/ports.h"
@@ -54,13 +54,6 @@ struct tasks {
 static void step(struct task *t);
 static void step_all(struct tasks *m);
 
-static int64_t wall_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
-
 static struct tstate *TS(const struct task *t)
 {
     return t->mgr;
@@ -106,7 +99,7 @@ static void want_stopped(struct task *t, const char *code, const char *reason)
     if (t->desired_status == TASK_STOPPED)
         return;
     t->desired_status = TASK_STOPPED;
-    t->stopping_at_ms = wall_ms();
+    t->stopping_at_ms = clock_wall_ms();
     task_set_str(&t->stop_code, code);
     task_set_str(&t->stopped_reason, reason);
     log_info("task.stopping", "task=%s family=%s code=%s reason=\"%s\"", t->id,
@@ -367,7 +360,7 @@ static void apply_info(struct task *t, size_t i, const struct berth_container_in
         task_set_str(&c->ip_address, in->ip_address);
     if (c->engine_health != in->health) {
         c->engine_health = in->health;
-        c->health_since_ms = wall_ms();
+        c->health_since_ms = clock_wall_ms();
     }
     if (in->health_output)
         task_set_str(&c->health_output, in->health_output);
@@ -406,7 +399,7 @@ static void container_exited(struct task *t, size_t i, bool has_code, int code,
         for (size_t k = 0; k < dc->restart_policy.ignored_exit_codes.n; k++)
             if (dc->restart_policy.ignored_exit_codes.v[k] == code)
                 ignored = true;
-        int64_t ran = wall_ms() - c->started_at_ms;
+        int64_t ran = clock_wall_ms() - c->started_at_ms;
         if (!ignored && ran >= dc->restart_policy.restart_attempt_period * 1000) {
             ts->restart[i] = true;
             return;
@@ -502,7 +495,7 @@ static void on_created(void *arg, enum berth_rt_code code, const char *id,
     if (code == BERTH_RT_OK) {
         task_set_str(&c->runtime_id, id);
         c->created = true;
-        c->created_at_ms = wall_ms();
+        c->created_at_ms = clock_wall_ms();
     } else if (code == BERTH_RT_CONFLICT && !c->runtime_id) {
         /* The name is taken: most likely our own container, created just
          * before the agent died, which the listing will adopt. */
@@ -535,7 +528,7 @@ static void on_started(void *arg, enum berth_rt_code code, const char *msg)
             }
             c->status = CTR_RUNNING;
         }
-        c->started_at_ms = wall_ms();
+        c->started_at_ms = clock_wall_ms();
         persist(t);
         inspect_now(t, (size_t)i); /* health, address, or an exit already */
         if (!TS(t)->busy)
@@ -644,7 +637,7 @@ static void step_run(struct task *t)
             return;
         }
         set_status(t, TASK_PENDING);
-        t->pull_started_at_ms = wall_ms();
+        t->pull_started_at_ms = clock_wall_ms();
         persist(t);
     }
     if (t->last_status == TASK_PENDING || t->last_status == TASK_ACTIVATING ||
@@ -686,7 +679,7 @@ static void step_run(struct task *t)
             return;
         }
         if (!t->pull_stopped_at_ms) {
-            t->pull_stopped_at_ms = wall_ms();
+            t->pull_stopped_at_ms = clock_wall_ms();
             persist(t);
         }
         bool waiting = false;
@@ -730,7 +723,7 @@ static void step_run(struct task *t)
         set_status(t, TASK_ACTIVATING);
         /* Load balancer registration goes here (the proxy issue). */
         set_status(t, TASK_RUNNING);
-        t->started_at_ms = wall_ms();
+        t->started_at_ms = clock_wall_ms();
         persist(t);
     }
 }
@@ -769,7 +762,7 @@ static void step_stop(struct task *t)
                 ts->busy = false; /* retried at ENGINE_UP */
             return;
         }
-        t->execution_stopped_at_ms = wall_ms();
+        t->execution_stopped_at_ms = clock_wall_ms();
         set_status(t, TASK_DEPROVISIONING);
         persist(t);
     }
@@ -793,7 +786,7 @@ static void step_stop(struct task *t)
         }
         release_ports(t);
         set_status(t, TASK_STOPPED);
-        t->stopped_at_ms = wall_ms();
+        t->stopped_at_ms = clock_wall_ms();
         persist(t);
     }
 }
@@ -1096,7 +1089,7 @@ static void forget(struct tasks *m, size_t k)
 static void prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct tasks *m = w->data;
-    int64_t before = wall_ms() - (int64_t)m->c.retention_ms;
+    int64_t before = clock_wall_ms() - (int64_t)m->c.retention_ms;
     char err[300];
 
     (void)loop;
@@ -1173,7 +1166,7 @@ struct tasks *tasks_new(struct ev_loop *loop, struct store *st,
         snprintf(m->down_msg, sizeof m->down_msg, "%s", runtime_unavailable(m->rt));
     if (!m->ports || !m->rt)
         goto oom;
-    if (store_task_load(st, wall_ms() - (int64_t)c->retention_ms, load_one, &lc, err,
+    if (store_task_load(st, clock_wall_ms() - (int64_t)c->retention_ms, load_one, &lc, err,
                         errlen) != STORE_OK) {
         tasks_free(m);
         return NULL;
@@ -1247,7 +1240,7 @@ int tasks_run(struct tasks *m, const char *taskdef_arn, int64_t revision,
         }
         json_errors_clear(&errs);
         struct task *t = task_new(td, taskdef_json, taskdef_arn, revision, m->region,
-                                  m->account, m->cluster, wall_ms());
+                                  m->account, m->cluster, clock_wall_ms());
         if (!t || (started_by && task_set_str(&t->started_by, started_by) < 0) ||
             (group && task_set_str(&t->group, group) < 0) ||
             (client_token && task_set_str(&t->client_token, client_token) < 0) ||

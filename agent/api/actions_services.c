@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "agent/api/actions.h"
+#include "agent/clock.h"
 #include "agent/log.h"
 #include "agent/service.h"
 #include "agent/services.h"
@@ -19,13 +20,6 @@
 #define END {.name = NULL}
 
 #define CTX(c) ((struct api_tasks_ctx *)api_call_ctx(c))
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static cJSON *service_out(struct api_call *c, struct service *s, bool tags)
 {
@@ -131,7 +125,7 @@ static void create_service(struct api_call *c, const cJSON *input)
     if (resolve_taskdef(c, in.task_definition, &td) < 0)
         goto done;
     struct service *s = service_new(&in, input, td, x->region, x->account_id,
-                                    x->cluster, now_ms(), err, sizeof err);
+                                    x->cluster, clock_wall_ms(), err, sizeof err);
     if (!s) {
         api_fail(c, "InvalidParameterException", "%s", err);
         goto done;
@@ -163,7 +157,7 @@ static void update_service(struct api_call *c, const cJSON *input)
         goto done;
     if (in.task_definition && resolve_taskdef(c, in.task_definition, &td) < 0)
         goto done;
-    int r = service_update(s, &in, input, td, now_ms(), err, sizeof err);
+    int r = service_update(s, &in, input, td, clock_wall_ms(), err, sizeof err);
     if (r < 0) {
         api_fail(c, "InvalidParameterException", "%s", err);
         goto done;
