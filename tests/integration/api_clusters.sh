@@ -4,24 +4,15 @@
 . "$top_srcdir/tests/lib/functions.sh"
 . "$top_srcdir/tests/lib/engines.sh"
 
-AWS_BIN=/usr/bin/aws
 requires curl
 requires python3
-[ -x "$AWS_BIN" ] || { echo "1..0 # SKIP $AWS_BIN (Debian's awscli) is not installed"; exit 0; }
+. "$top_srcdir/tests/lib/aws.sh"
 start_dockerd || exit 1
 build_busybox_image docker berth-test/busybox:1 || exit 1
 SOCK=$(engine_sock docker)
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$T/credentials" <<'EOF2'
-[default]
-aws_access_key_id = AKIDCLUSTERS
-aws_secret_access_key = clusters/secret
-EOF2
-chmod 600 "$T/credentials"
-: >"$T/awsconfig"
-export AWS_SHARED_CREDENTIALS_FILE="$T/credentials" AWS_CONFIG_FILE="$T/awsconfig" AWS_PAGER=
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION
+aws_credentials AKIDCLUSTERS 'clusters/secret'
 
 # Fixed host ports of this test: 42700 (taken by a task), 42701 (reserved).
 CLUSTER=clusters-$$

@@ -3,26 +3,14 @@
 # durability across kill -9, listener reloads.
 . "$top_srcdir/tests/lib/functions.sh"
 
-AWS_BIN=/usr/bin/aws
 requires curl
 requires python3
-[ -x "$AWS_BIN" ] || { echo "1..0 # SKIP $AWS_BIN (Debian's awscli) is not installed"; exit 0; }
+. "$top_srcdir/tests/lib/aws.sh"
 
 REGION=eu-west-3
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 
-cat >"$T/credentials" <<'EOF2'
-[default]
-aws_access_key_id = AKIDBERTHTEST
-aws_secret_access_key = berth/test+secret/0123456789
-EOF2
-chmod 600 "$T/credentials"
-: >"$T/awsconfig"
-export AWS_SHARED_CREDENTIALS_FILE="$T/credentials" AWS_CONFIG_FILE="$T/awsconfig" AWS_PAGER=
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION
+aws_credentials AKIDBERTHTEST 'berth/test+secret/0123456789'
 
 api_conf() { # PORT
     write_conf "$T/berth.conf" <<EOF2

@@ -5,29 +5,17 @@
 . "$top_srcdir/tests/lib/functions.sh"
 . "$top_srcdir/tests/lib/engines.sh"
 
-AWS_BIN=/usr/bin/aws
 requires curl
 requires python3
-[ -x "$AWS_BIN" ] || { echo "1..0 # SKIP $AWS_BIN (Debian's awscli) is not installed"; exit 0; }
+. "$top_srcdir/tests/lib/aws.sh"
 
-case $ENGINE in
-docker) start_dockerd || exit 1 ;;
-podman) start_podman_service || exit 1 ;;
-esac
+start_engine "$ENGINE" || exit 1
 build_busybox_image "$ENGINE" berth-test/busybox:1 || exit 1
 SOCK=$(engine_sock "$ENGINE")
 
 PORT=$(free_port)
 MDPORT=$(free_port)
-cat >"$T/credentials" <<'EOF2'
-[default]
-aws_access_key_id = AKIDMETA
-aws_secret_access_key = meta/secret
-EOF2
-chmod 600 "$T/credentials"
-: >"$T/awsconfig"
-export AWS_SHARED_CREDENTIALS_FILE="$T/credentials" AWS_CONFIG_FILE="$T/awsconfig" AWS_PAGER=
-unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_REGION
+aws_credentials AKIDMETA 'meta/secret'
 
 CLUSTER=md-$ENGINE-$$
 write_conf "$T/berth.conf" <<EOF2

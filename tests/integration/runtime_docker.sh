@@ -52,10 +52,6 @@ rt() {
 # f FILTER: a jq filter on $OUT.
 f() { printf '%s\n' "$OUT" | jq -r "$1"; }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # spec NAME [JSON members...]: a container spec file $T/NAME.json.
 spec() {
     n=$1

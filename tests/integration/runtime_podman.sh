@@ -49,10 +49,6 @@ rt() {
 }
 f() { printf '%s\n' "$OUT" | jq -r "$1"; }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
 # pod NAME PORT: a sandbox spec $T/pod-NAME.json publishing 8080 on PORT.
 pod() {
     printf '{"name":"berth-%s-pod-%s","network":"bridge","labels":{"berth.test":"1","berth.run":"%s"},"ports":[{"containerPort":8080,"hostPort":%s,"hostIp":"127.0.0.1"}]}\n' \

@@ -2,6 +2,7 @@
 # after functions.sh; see ENGINES.md beside this file for what was verified).
 #
 #   start_dockerd                   dockerd answering on /run/docker.sock
+#   start_engine ENGINE             start_dockerd or start_podman_service
 #   start_podman_service            podman's API answering on /run/podman/podman.sock
 #   build_busybox_image ENGINE NAME a local image from busybox-static
 #   engine_sock ENGINE              the socket path of docker or podman
@@ -41,6 +42,14 @@ engine_sock() {
     docker) echo "$DOCKER_SOCK" ;;
     podman) echo "$PODMAN_SOCK" ;;
     *) _eng_err "engine_sock: unknown engine '${1:-}' (docker or podman)" ;;
+    esac
+}
+
+start_engine() {
+    case "${1:-}" in
+    docker) start_dockerd ;;
+    podman) start_podman_service ;;
+    *) _eng_err "start_engine: unknown engine '${1:-}' (docker or podman)" ;;
     esac
 }
 
