@@ -43,11 +43,25 @@ enum berth_rt_code podman_map_error(const struct engine_result *r, const char *i
 }
 
 /* Refuses an id before anything is sent: answered later, returns 0. */
-static int bad_id(struct pop *op, const char *id)
+/* Starts an operation on container id; NULL (and -1 to return) when it
+ * cannot be recorded.  A bad id is answered through the callback, later
+ * (*answered); otherwise op->target holds the id.  (docker_ops.c's begin.) */
+static struct pop *begin(struct podman *p, enum pop_kind kind, void *cb, void *arg,
+                         const char *id, bool *answered)
 {
-    pop_answer_later(op, BERTH_RT_INVALID, "not a container id or name: \"%.64s\"",
-                     id ? id : "(null)");
-    return 0;
+    struct pop *op = pop_new(p, kind, cb, arg);
+
+    *answered = false;
+    if (!op)
+        return NULL;
+    if (!podman_id_ok(id)) {
+        pop_answer_later(op, BERTH_RT_INVALID, "not a container id or name: \"%.64s\"",
+                         id ? id : "(null)");
+        *answered = true;
+    } else {
+        snprintf(op->target, sizeof(op->target), "%s", id);
+    }
+    return op;
 }
 
 static void fail_with(struct pop *op, const struct engine_result *r, const char *image)
@@ -235,12 +249,10 @@ static void started(struct pop *op, const struct engine_result *r)
 int podman_start(void *state, const char *id, berth_rt_done_cb cb, void *arg)
 {
     char path[PATH_LEN];
-    struct pop *op = pop_new(state, POP_DONE, (void *)cb, arg);
-    if (!op)
-        return -1;
-    if (!podman_id_ok(id))
-        return bad_id(op, id);
-    snprintf(op->target, sizeof(op->target), "%s", id);
+    bool answered;
+    struct pop *op = begin(state, POP_DONE, (void *)cb, arg, id, &answered);
+    if (!op || answered)
+        return op ? 0 : -1;
     snprintf(path, sizeof(path), "/containers/%s/start", id);
     pop_call(op, "POST", path, NULL, 0, started);
     return 0;
@@ -263,12 +275,10 @@ int podman_stop(void *state, const char *id, uint32_t timeout_s, berth_rt_done_c
 {
     struct podman *p = state;
     char path[PATH_LEN];
-    struct pop *op = pop_new(p, POP_DONE, (void *)cb, arg);
-    if (!op)
-        return -1;
-    if (!podman_id_ok(id))
-        return bad_id(op, id);
-    snprintf(op->target, sizeof(op->target), "%s", id);
+    bool answered;
+    struct pop *op = begin(p, POP_DONE, (void *)cb, arg, id, &answered);
+    if (!op || answered)
+        return op ? 0 : -1;
     op->timeout_s = timeout_s;
     /* libpod says timeout= where the compat API says t=; 304 when it was
      * not running. */
@@ -347,12 +357,10 @@ static void remove_inspected(struct pop *op, const struct engine_result *r)
 int podman_remove(void *state, const char *id, berth_rt_done_cb cb, void *arg)
 {
     char path[PATH_LEN];
-    struct pop *op = pop_new(state, POP_DONE, (void *)cb, arg);
-    if (!op)
-        return -1;
-    if (!podman_id_ok(id))
-        return bad_id(op, id);
-    snprintf(op->target, sizeof(op->target), "%s", id);
+    bool answered;
+    struct pop *op = begin(state, POP_DONE, (void *)cb, arg, id, &answered);
+    if (!op || answered)
+        return op ? 0 : -1;
     /* First its task's own volumes (engine_task_volumes), to remove after it. */
     snprintf(path, sizeof(path), "/containers/%s/json", id);
     pop_call(op, "GET", path, NULL, 0, remove_inspected);
@@ -395,12 +403,10 @@ static void inspected(struct pop *op, const struct engine_result *r)
 int podman_inspect(void *state, const char *id, berth_rt_info_cb cb, void *arg)
 {
     char path[PATH_LEN];
-    struct pop *op = pop_new(state, POP_INFO, (void *)cb, arg);
-    if (!op)
-        return -1;
-    if (!podman_id_ok(id))
-        return bad_id(op, id);
-    snprintf(op->target, sizeof(op->target), "%s", id);
+    bool answered;
+    struct pop *op = begin(state, POP_INFO, (void *)cb, arg, id, &answered);
+    if (!op || answered)
+        return op ? 0 : -1;
     snprintf(path, sizeof(path), "/containers/%s/json", id);
     pop_call(op, "GET", path, NULL, 0, inspected);
     return 0;
@@ -536,12 +542,10 @@ static void stats_done(struct pop *op, const struct engine_result *r)
 int podman_stats(void *state, const char *id, berth_rt_stats_cb cb, void *arg)
 {
     char path[PATH_LEN];
-    struct pop *op = pop_new(state, POP_STATS, (void *)cb, arg);
-    if (!op)
-        return -1;
-    if (!podman_id_ok(id))
-        return bad_id(op, id);
-    snprintf(op->target, sizeof(op->target), "%s", id);
+    bool answered;
+    struct pop *op = begin(state, POP_STATS, (void *)cb, arg, id, &answered);
+    if (!op || answered)
+        return op ? 0 : -1;
     /* libpod's own stats lack the memory breakdown and throttling that the
      * Docker format has; "//" skips the libpod prefix. */
     snprintf(path, sizeof(path), "//v1.41/containers/%s/stats?stream=false", id);
