@@ -194,6 +194,21 @@ void podman_emit_up(struct podman *p, const char *msg)
         p->rescan = podman_list_op(p, p->watch_label, POP_INTERNAL, (void *)rescan_done, p);
 }
 
+/* The inspect in flight and the events queued behind it: stale once the
+ * stream went down or the watch stops. */
+static void drop_pending(struct podman *p)
+{
+    if (p->ev_call)
+        engine_cancel(&p->e, p->ev_call);
+    p->ev_call = NULL;
+    while (p->ev_head) {
+        struct pev *e = p->ev_head;
+        p->ev_head = e->next;
+        free(e);
+    }
+    p->ev_tail = NULL;
+}
+
 static void on_state(void *arg, bool up, const char *msg)
 {
     struct podman *p = arg;
@@ -204,15 +219,7 @@ static void on_state(void *arg, bool up, const char *msg)
     podman_forget_gateway(p);
     emit(p, BERTH_RT_EV_ENGINE_DOWN, NULL, msg);
     /* Inspects in flight will fail; what is queued is stale. */
-    if (p->ev_call)
-        engine_cancel(&p->e, p->ev_call);
-    p->ev_call = NULL;
-    while (p->ev_head) {
-        struct pev *e = p->ev_head;
-        p->ev_head = e->next;
-        free(e);
-    }
-    p->ev_tail = NULL;
+    drop_pending(p);
 }
 
 int podman_watch(void *state, const char *label, berth_rt_event_cb cb, void *arg)
@@ -251,15 +258,7 @@ void podman_events_stop(struct podman *p)
     if (p->events)
         engine_stream_stop(p->events);
     p->events = NULL;
-    if (p->ev_call)
-        engine_cancel(&p->e, p->ev_call);
-    p->ev_call = NULL;
-    while (p->ev_head) {
-        struct pev *e = p->ev_head;
-        p->ev_head = e->next;
-        free(e);
-    }
-    p->ev_tail = NULL;
+    drop_pending(p);
     p->ev_cb = NULL;
     p->rescan = NULL; /* freed with the other operations */
 }
