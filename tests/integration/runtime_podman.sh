@@ -130,11 +130,8 @@ ok "stats: cpu time, memory and pids above 0" \
 is "stats: the memory limit of the spec" "$(f .memory_limit)" 67108864
 
 # --- stop: httpd as PID 1 ignores SIGTERM, so SIGKILL after 1 s ---
-t0=$(date +%s%N)
 rt stop "$WEB" 1
-t1=$(date +%s%N)
 is "stop answers OK" "$(f .code)" OK
-ok "it waited the timeout" test $(((t1 - t0) / 1000000)) -ge 900
 rt inspect "$WEB"
 is "then it exited with 137 (SIGKILL)" "$(f .state)/$(f .exit_code)" EXITED/137
 rt stop "$WEB" 1
@@ -148,13 +145,10 @@ rt create "$T/trap.json"
 TRAP=$(f .id)
 rt start "$TRAP"
 is "the trapping container starts" "$(f .code)" OK
-t0=$(date +%s%N)
 rt stop "$TRAP" 10
-t1=$(date +%s%N)
 is "stop answers OK" "$(f .code)" OK
-ok "well before the timeout" test $(((t1 - t0) / 1000000)) -lt 6000
 rt inspect "$TRAP"
-is "with the trap's exit code" "$(f .state)/$(f .exit_code)" EXITED/7
+is "it ended on SIGTERM, with the trap's exit code (not killed)" "$(f .state)/$(f .exit_code)" EXITED/7
 
 # --- a container exiting with 3, seen as an event and in inspect ---
 spec three "$POD" '"command":["sh","-c","sleep 1; exit 3"]'
@@ -190,12 +184,9 @@ write_conf "$T/pull.conf" <<EOF
 file = podman.so
 pull = yes
 EOF
-t0=$(date +%s)
 OUT=$("$RT" "$T/pull.conf" create "$T/nope.json" 2>/dev/null)
-t1=$(date +%s)
 is "with pull = yes (no registry here): still NOT_FOUND" "$(f .code)" NOT_FOUND
 like "saying why the pull failed" "$(f .msg)" 'not found on podman, and the pull failed: .+'
-ok "quickly" test $((t1 - t0)) -lt 20
 
 # --- a host port taken by someone else ---
 TAKEN=$(free_port)
@@ -203,7 +194,7 @@ start_bg taken python3 -m http.server --bind 127.0.0.1 "$TAKEN"
 ok "a server holds port $TAKEN" wait_for 10 curl -sf "http://127.0.0.1:$TAKEN/"
 pod taken "$TAKEN"
 rt sandbox-create "$T/pod-taken.json"
-is "a pod on a taken port: CONFLICT" "$(f .code)" CONFLICT
+is "a pod on a taken port: CONFLICT" "$(f .code)" CONFLICT || diag "answer: $OUT"
 like "in podman's words" "$(f .msg)" 'address already in use'
 is "and no pod is left behind" \
     "$(curl -s --unix-socket $SOCK -G http://d/v4.0.0/libpod/pods/json \
@@ -229,11 +220,12 @@ ok "a STATE event says REMOVED" \
 rt start "$TRAP"
 rt remove "$TRAP"
 is "removing a running container: CONFLICT" "$(f .code)" CONFLICT
-t0=$(date +%s%N)
 rt sandbox-remove "$POD" 1
-t1=$(date +%s%N)
-is "sandbox-remove answers OK" "$(f .code)" OK
-ok "stopping what ran with the timeout" test $(((t1 - t0) / 1000000)) -lt 15000
+is "sandbox-remove answers OK" "$(f .code)" OK || diag "answer: $OUT"
+# The trap already exited 7 once (the stop above); a second exit 7 shows the
+# sandbox removal stopped it with SIGTERM before removing it.
+ok "it stopped what ran first (the trap's TERM exit, 7, a second time)" \
+    wait_for 100 sh -c "[ \$(jq -s 'map(select(.event == \"STATE\" and .id == \"$TRAP\" and .state == \"EXITED\" and .exit_code == 7)) | length' '$T/events.out') -ge 2 ]"
 rt inspect "$TRAP"
 is "its containers are gone" "$(f .code)" NOT_FOUND
 rt sandbox-remove "$POD" 1
