@@ -39,7 +39,7 @@ on_exit remove_pause_image
 write_conf "$T/berth.conf" <<EOF
 [plugin docker]
 file = docker.so
-request-timeout = 20s
+request-timeout = 120s
 pause-image = $PAUSE_IMG
 pause-binary = $top_builddir/berth-pause
 EOF

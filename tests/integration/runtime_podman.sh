@@ -39,8 +39,10 @@ on_exit remove_run
 write_conf "$T/berth.conf" <<EOF
 [plugin podman]
 file = podman.so
-request-timeout = 20s
+request-timeout = 120s
 EOF
+# (2 minutes, not 20 s: under CI's parallel load a pod start can take longer;
+# the likeliest cause of two CI-only failures. These tests are about answers.)
 
 # rt OP ARGS...: one rt_drive run; its JSON line in $OUT, exit status in $RC.
 rt() {
