@@ -42,6 +42,7 @@ struct agent {
     struct api_tasks_ctx *tasks_api; /* what the task actions need */
     struct metadata *metadata; /* the task metadata endpoint, or NULL */
     struct services *services; /* the service scheduler */
+    struct registry *registry; /* the live view, fed by the scheduler */
 
     struct plugin **plugins; /* running, in conf order */
     size_t n_plugins;

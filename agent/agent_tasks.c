@@ -17,6 +17,7 @@
 #include "agent/ports.h"
 #include "agent/resources.h"
 #include "agent/runtime.h"
+#include "agent/registry.h"
 #include "agent/service.h"
 #include "agent/services.h"
 #include "agent/services_dir.h"
@@ -200,6 +201,13 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
         conf_errors_add(errs, "cannot load the services: %s", err);
         return -1;
     }
+    /* The live view the data planes (proxy, DNS) read. */
+    a->registry = registry_new(a->conf->agent.cluster);
+    if (!a->registry) {
+        conf_errors_add(errs, "out of memory");
+        return -1;
+    }
+    services_set_registry(a->services, a->registry);
     x->services = a->services;
     x->active_services = cluster_services;
     x->services_arg = a->services;
@@ -211,6 +219,8 @@ void agent_tasks_free(struct agent *a)
 {
     services_free(a->services);
     a->services = NULL;
+    registry_free(a->registry); /* after every reader: data planes stop first */
+    a->registry = NULL;
     metadata_free(a->metadata); /* uses the tasks' runtime */
     a->metadata = NULL;
     if (a->tasks_api) {

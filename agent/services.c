@@ -8,6 +8,8 @@
 #include "agent/clock.h"
 #include "agent/drain.h"
 #include "agent/log.h"
+#include "agent/registry.h"
+#include "agent/registry_feed.h"
 #include "agent/service.h"
 #include "agent/services.h"
 #include "agent/store.h"
@@ -41,6 +43,7 @@ struct services {
     struct service **v;
     size_t n;
     struct drainers drainers;
+    struct registry *reg; /* NULL: nobody reads the live view */
     ev_idle idle;
     ev_timer timer;
     int64_t wake_ms; /* the earliest time a step is needed */
@@ -579,6 +582,45 @@ static void forget(struct services *m, size_t i)
     m->n--;
 }
 
+/* ---- the live view ---- */
+
+/* Publishes every service's running tasks to the registry (a snapshot equal
+ * to the current one is dropped there, so this may run on every step). */
+static void publish(struct services *m)
+{
+    struct reg_snapshot *snap;
+    struct task **all;
+    size_t n_all;
+
+    if (!m->reg)
+        return;
+    if (!(snap = reg_snapshot_new(m->cluster)))
+        goto oom;
+    n_all = tasks_all(m->tasks, &all);
+    for (size_t i = 0; i < m->n; i++) {
+        struct service *s = m->v[i];
+        struct reg_service *v;
+        if (s->status == SVC_INACTIVE)
+            continue;
+        if (!(v = registry_feed_service(snap, s)))
+            goto oom;
+        for (size_t k = 0; k < n_all; k++) {
+            struct task *t = all[k];
+            if (!of_service(s, t) || t->last_status != TASK_RUNNING ||
+                t->desired_status != TASK_RUNNING)
+                continue;
+            if (registry_feed_task(v, t, is_healthy(t), draining(SS(s), t)) < 0)
+                goto oom;
+        }
+    }
+    registry_publish(m->reg, snap);
+    return;
+oom:
+    /* The old view stays; the next step tries again. */
+    reg_snapshot_free(snap);
+    log_error("services.publish_failed", "error=\"out of memory\"");
+}
+
 static void step_all(struct services *m)
 {
     int64_t now = clock_wall_ms();
@@ -612,6 +654,7 @@ static void step_all(struct services *m)
             wake_at(m, s->inactive_at_ms + m->inactive_ms);
         }
     }
+    publish(m);
     int64_t in = m->wake_ms ? m->wake_ms - now : MAX_WAKE_MS;
     if (in > MAX_WAKE_MS)
         in = MAX_WAKE_MS;
@@ -742,6 +785,12 @@ void services_free(struct services *m)
     free(m->region);
     free(m->account);
     free(m);
+}
+
+void services_set_registry(struct services *m, struct registry *reg)
+{
+    m->reg = reg;
+    kick(m);
 }
 
 int services_add_drainer(struct services *m, const struct drainer_ops *ops, void *arg)

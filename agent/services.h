@@ -91,6 +91,10 @@ struct services *services_new(struct ev_loop *loop, struct store *st,
                               char *err, size_t errlen);
 void services_free(struct services *m);
 int services_add_drainer(struct services *m, const struct drainer_ops *ops, void *arg);
+/* After each step, the running tasks of every service go to reg (see
+ * registry.h); NULL stops that.  reg must outlive m or be unset first. */
+struct registry;
+void services_set_registry(struct services *m, struct registry *reg);
 
 /* By name or ARN (of this cluster); NULL when unknown.  INACTIVE services
  * are found too. */
