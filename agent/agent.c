@@ -165,7 +165,7 @@ agent_api_open(struct agent *a, struct conf_errors *errs)
     if (!(a->api = api_start(a->loop, a->conf, errs)))
         return -1;
     if (api_add_actions(a->api, api_taskdef_actions, a->store) < 0 ||
-        api_add_actions(a->api, api_tag_actions, a->store) < 0 ||
+        api_add_actions(a->api, api_tag_actions, a->tasks_api) < 0 ||
         (a->tasks_api && api_add_actions(a->api, api_task_actions, a->tasks_api) < 0) ||
         (a->tasks_api && api_add_actions(a->api, api_cluster_actions, a->tasks_api) < 0) ||
         (a->tasks_api && api_add_actions(a->api, api_service_actions, a->tasks_api) < 0)) {

@@ -1458,13 +1458,13 @@ enum store_rc store_priv_tx_end(struct store *st, enum store_rc r, char *err,
     return tx_end(st, r, err, errlen);
 }
 
-enum store_rc store_priv_check_tags(const struct store_tag *tags, size_t n,
+enum store_rc store_tags_check(const struct store_tag *tags, size_t n,
                                     char *err, size_t errlen)
 {
     return check_tags(tags, n, err, errlen);
 }
 
-enum store_rc store_priv_check_key(const char *key, char *err, size_t errlen)
+enum store_rc store_tag_key_check(const char *key, char *err, size_t errlen)
 {
     return check_key(key, err, errlen);
 }

@@ -151,6 +151,13 @@ enum store_rc store_tags_get(struct store *st, const char *ref,
 enum store_rc store_tags_set(struct store *st, const char *ref,
                              const struct store_tag *tags, size_t n,
                              char *err, size_t errlen);
+/* ECS's tag rules (at most STORE_MAX_TAGS; keys 1-128 and values 0-256
+ * of letters, digits, spaces and _ . : / = + - @; the aws: prefix
+ * reserved; no key twice), for tags kept elsewhere (services, tasks):
+ * STORE_OK, or STORE_INVALID with the reason in err. */
+enum store_rc store_tags_check(const struct store_tag *tags, size_t n, char *err,
+                               size_t errlen);
+enum store_rc store_tag_key_check(const char *key, char *err, size_t errlen);
 /* UntagResource: keys not present are ignored. */
 enum store_rc store_tags_remove(struct store *st, const char *ref,
                                 const char *const *keys, size_t n, char *err,

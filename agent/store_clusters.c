@@ -220,7 +220,7 @@ enum store_rc store_cluster_create(struct store *st, const char *name,
         return STORE_INVALID;
     }
     snprintf(nm, sizeof nm, "%s", name);
-    if ((r = store_priv_check_tags(tags, n_tags, err, errlen)) != STORE_OK)
+    if ((r = store_tags_check(tags, n_tags, err, errlen)) != STORE_OK)
         return r;
     if ((r = store_priv_tx_begin(st, err, errlen)) != STORE_OK)
         return r;
@@ -481,7 +481,7 @@ enum store_rc store_rtags_set(struct store *st, const char *arn,
                               size_t errlen)
 {
     enum store_rc r;
-    if ((r = store_priv_check_tags(tags, n, err, errlen)) != STORE_OK)
+    if ((r = store_tags_check(tags, n, err, errlen)) != STORE_OK)
         return r;
     if ((r = store_priv_tx_begin(st, err, errlen)) != STORE_OK)
         return r;
@@ -495,7 +495,7 @@ enum store_rc store_rtags_remove(struct store *st, const char *arn,
 {
     enum store_rc r;
     for (size_t i = 0; i < n; i++)
-        if ((r = store_priv_check_key(keys[i], err, errlen)) != STORE_OK)
+        if ((r = store_tag_key_check(keys[i], err, errlen)) != STORE_OK)
             return r;
     if ((r = store_priv_tx_begin(st, err, errlen)) != STORE_OK)
         return r;

@@ -22,9 +22,5 @@ enum store_rc store_priv_tx_begin(struct store *st, char *err, size_t errlen);
 /* Commits when r is STORE_OK, else rolls back; returns the outcome. */
 enum store_rc store_priv_tx_end(struct store *st, enum store_rc r, char *err,
                                 size_t errlen);
-/* ECS's tag rules, as for task definitions (store.h, store_tags_set). */
-enum store_rc store_priv_check_tags(const struct store_tag *tags, size_t n,
-                                    char *err, size_t errlen);
-enum store_rc store_priv_check_key(const char *key, char *err, size_t errlen);
 
 #endif

@@ -62,26 +62,44 @@ static struct tstate *TS(const struct task *t)
 /* ------------------------------------------------------------------ */
 /* Saving                                                             */
 
-static void persist(struct task *t)
+/* 0, or -1 with err (logged) when the store failed. */
+static int save(struct task *t, char *err, size_t errlen)
 {
     struct tasks *m = TS(t)->m;
-    char err[300];
     cJSON *j;
     char *text;
+    int rc = 0;
 
     t->version++;
     j = task_to_json(t, true);
     text = j ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
-    if (!text ||
-        store_task_put(m->st, t->arn, task_status_names[t->last_status],
-                       t->last_status == TASK_STOPPED ? t->stopped_at_ms : 0,
-                       text, t->taskdef_json, err, sizeof err) != STORE_OK)
-        log_error("task.save_failed", "task=%s error=\"%s\"", t->id,
-                  text ? err : "out of memory");
+    if (!text) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    } else if (store_task_put(m->st, t->arn, task_status_names[t->last_status],
+                              t->last_status == TASK_STOPPED ? t->stopped_at_ms : 0,
+                              text, t->taskdef_json, err, errlen) != STORE_OK) {
+        rc = -1;
+    }
+    if (rc < 0)
+        log_error("task.save_failed", "task=%s error=\"%s\"", t->id, err);
     free(text);
     if (m->on_change)
         m->on_change(m->change_arg, t);
+    return rc;
+}
+
+static void persist(struct task *t)
+{
+    char err[300];
+    (void)save(t, err, sizeof err);
+}
+
+int tasks_save(struct tasks *m, struct task *t, char *err, size_t errlen)
+{
+    (void)m;
+    return save(t, err, errlen);
 }
 
 static void set_status(struct task *t, enum task_status s)

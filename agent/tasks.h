@@ -88,6 +88,9 @@ int tasks_run(struct tasks *m, const char *taskdef_arn, int64_t revision,
  * changes nothing.  NULL when no task has that ID or ARN. */
 struct task *tasks_stop(struct tasks *m, const char *ref, const char *stop_code,
                         const char *reason);
+/* Saves t after the caller changed what the API shows of it (its tags):
+ * 0, or -1 with err when the store failed. */
+int tasks_save(struct tasks *m, struct task *t, char *err, size_t errlen);
 /* By ID or ARN; NULL when unknown (or forgotten). */
 struct task *tasks_find(struct tasks *m, const char *ref);
 /* Every known task, in creation order. */

@@ -6,10 +6,11 @@
  *                        DescribeTaskDefinition, ListTaskDefinitions,
  *                        ListTaskDefinitionFamilies, DeleteTaskDefinitions
  *                        (ctx: struct store *)
- *   api_tag_actions      TagResource, UntagResource, ListTagsForResource;
- *                        task-definition ARNs only for now, other resource
- *                        types are refused naming the ARN (ctx: struct
- *                        store *)
+ *   api_tag_actions      TagResource, UntagResource, ListTagsForResource
+ *                        on task definitions, clusters, the container
+ *                        instance, services and tasks (ctx: struct
+ *                        api_tasks_ctx *; only its store is needed when
+ *                        tasks and services are NULL)
  *
  *   api_task_actions     RunTask, StartTask, StopTask, DescribeTasks,
  *                        ListTasks (ctx: struct api_tasks_ctx *)

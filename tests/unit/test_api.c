@@ -341,8 +341,12 @@ test_tags(void)
     is_str(jstr("__type"), "ClusterNotFoundException", "an unknown cluster's ARN");
     call("ListTagsForResource",
          "{\"resourceArn\":\"arn:aws:ecs:eu-west-3:123456789012:service/c/s\"}");
-    is_str(jstr("__type"), "InvalidParameterException", "a service ARN is refused");
+    is_str(jstr("__type"), "ResourceNotFoundException", "an unknown service's ARN");
     like(jstr("message"), "service/c/s", "naming the ARN");
+    call("ListTagsForResource",
+         "{\"resourceArn\":\"arn:aws:ecs:eu-west-3:123456789012:capacity-provider/x\"}");
+    is_str(jstr("__type"), "InvalidParameterException", "a capacity provider's ARN is refused");
+    like(jstr("message"), "not supported by Berth", "saying Berth does not tag those");
     call("TagResource", "{\"resourceArn\":\"web:2\",\"tags\":[]}");
     like(jstr("message"), "expected an ARN", "a non-ARN is refused");
     call("TagResource", "{\"resourceArn\":\"" ARN "web:2\",\"tags\":[{\"key\":\"aws:x\"}]}");
@@ -520,8 +524,9 @@ main(void)
     for (size_t i = 0; i < errs.n; i++)
         diag("%s", errs.msg[i]);
     ok(api != NULL, "the API starts");
+    struct api_tasks_ctx tags_ctx = {.store = st}; /* no tasks, no services */
     ok(api_add_actions(api, api_taskdef_actions, st) == 0 &&
-           api_add_actions(api, api_tag_actions, st) == 0 &&
+           api_add_actions(api, api_tag_actions, &tags_ctx) == 0 &&
            api_add_actions(api, test_actions, (void *)"my context") == 0,
        "action tables register");
     ok(api_add_actions(api, test_actions, NULL) < 0, "a second table with the same "
