@@ -195,7 +195,9 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
     /* The service scheduler, on the task manager. */
     struct services_conf sc = {.cluster = a->conf->agent.cluster,
                                .region = a->conf->agent.region,
-                               .account_id = a->conf->agent.account_id};
+                               .account_id = a->conf->agent.account_id,
+                               .host = x->host,
+                               .instance_id = x->instance_id};
     a->services = services_new(a->loop, a->store, a->tasks, &sc, err, sizeof err);
     if (!a->services) {
         conf_errors_add(errs, "cannot load the services: %s", err);

@@ -183,6 +183,42 @@ const char *res_fit(const struct res *host, const struct res *used,
     return NULL;
 }
 
+int res_used(struct res *used, struct task *const *all, size_t n)
+{
+    memset(used, 0, sizeof *used);
+    for (size_t i = 0; i < n; i++) {
+        struct res r;
+        if (all[i]->last_status == TASK_STOPPED)
+            continue;
+        if (res_task(&r, all[i]) < 0 || res_add(used, &r) < 0) {
+            res_free(&r);
+            res_free(used);
+            return -1;
+        }
+        res_free(&r);
+    }
+    return 0;
+}
+
+int res_place(const struct res *host, struct res *used, const struct res *need, int count,
+              const char **why)
+{
+    int fit = 0;
+    *why = NULL;
+    for (int i = 0; i < count; i++) {
+        const char *no = res_fit(host, used, need);
+        if (no) {
+            if (!*why)
+                *why = no;
+            continue;
+        }
+        if (res_add(used, need) < 0)
+            return -1;
+        fit++;
+    }
+    return fit;
+}
+
 int res_remaining(struct res *out, const struct res *host, const struct res *used)
 {
     memset(out, 0, sizeof *out);

@@ -58,6 +58,15 @@ const char *res_fit(const struct res *host, const struct res *used,
  * union of the host's reserved and the used ones.  -1 on OOM. */
 int res_remaining(struct res *out, const struct res *host, const struct res *used);
 
+/* What the live (not STOPPED) tasks of all[0..n) hold, summed into used
+ * (zeroed first).  -1 on OOM. */
+int res_used(struct res *used, struct task *const *all, size_t n);
+/* How many of count tasks needing need fit in host minus used, placed one
+ * after another (used grows by each that fits); *why receives the reason
+ * the first that did not fit was refused (NULL when all fit).  -1 on OOM. */
+int res_place(const struct res *host, struct res *used, const struct res *need, int count,
+              const char **why);
+
 void res_free(struct res *r);
 
 #endif

@@ -10,6 +10,7 @@
 #include "agent/log.h"
 #include "agent/registry.h"
 #include "agent/registry_feed.h"
+#include "agent/resources.h"
 #include "agent/service.h"
 #include "agent/services.h"
 #include "agent/store.h"
@@ -23,6 +24,7 @@
 #define NOT_READY_RETRY_MS 1000
 #define MAX_WAKE_MS 30000
 #define UNSTABLE_AFTER 3 /* start failures in a row before ECS's event */
+#define PLACE_RETRY_MS 30000 /* a task that did not fit: try again then */
 
 /* The scheduler's state of one service. */
 struct sstate {
@@ -44,6 +46,8 @@ struct services {
     size_t n;
     struct drainers drainers;
     struct registry *reg; /* NULL: nobody reads the live view */
+    const struct res *host; /* this host's capacity; NULL: no placement */
+    char *instance_id;
     ev_idle idle;
     ev_timer timer;
     int64_t wake_ms; /* the earliest time a step is needed */
@@ -310,6 +314,55 @@ static int stop_order(const void *a, const void *b)
     return x->created_at_ms < y->created_at_ms ? 1 : x->created_at_ms > y->created_at_ms ? -1 : 0;
 }
 
+/* ECS's words for a RESOURCE:* shortage. */
+static const char *shortage(const char *why)
+{
+    if (strcmp(why, "RESOURCE:CPU") == 0)
+        return "has insufficient CPU units available";
+    if (strcmp(why, "RESOURCE:MEMORY") == 0)
+        return "has insufficient memory available";
+    return "is already using a port required by your task";
+}
+
+/* How many of n tasks of rec fit on this host (resources.h), as RunTask
+ * places them; none fitting is ECS's "unable to place" event. */
+static int64_t place(struct services *m, struct service *s,
+                     const struct store_taskdef *rec, int64_t n, int64_t now)
+{
+    struct taskdef *td = NULL;
+    struct json_errors errs = {0};
+    struct res need, used;
+    struct task **all;
+    size_t n_all;
+    const char *why;
+    int fit;
+
+    if (!m->host)
+        return n;
+    if (taskdef_parse(rec->json, strlen(rec->json), &td, &errs) < 0) {
+        json_errors_clear(&errs);
+        return n; /* tasks_run() says what is wrong with it */
+    }
+    json_errors_clear(&errs);
+    n_all = tasks_all(m->tasks, &all);
+    if (res_taskdef(&need, td) < 0 || res_used(&used, all, n_all) < 0)
+        abort(); /* out of memory */
+    taskdef_free(td);
+    fit = res_place(m->host, &used, &need, (int)n, &why);
+    res_free(&need);
+    res_free(&used);
+    if (fit < 0)
+        abort();
+    if (fit == 0) {
+        log_info("service.unplaced", "service=%s reason=%s", s->name, why);
+        service_event(s, now,
+                      "was unable to place a task because no container instance met all "
+                      "of its requirements. The closest matching container-instance %s %s.",
+                      m->instance_id, shortage(why));
+    }
+    return fit;
+}
+
 static int start_tasks(struct services *m, struct service *s, struct svc_deployment *p,
                        int64_t n, int64_t now)
 {
@@ -327,6 +380,12 @@ static int start_tasks(struct services *m, struct service *s, struct svc_deploym
         p->next_start_ms = now + service_backoff_ms(p->start_failures, m->backoff_base,
                                                     m->backoff_cap);
         SS(s)->dirty = true;
+        return 0;
+    }
+    if ((n = place(m, s, &rec, n, now)) == 0) {
+        p->next_start_ms = now + PLACE_RETRY_MS;
+        SS(s)->dirty = true;
+        store_taskdef_free(&rec);
         return 0;
     }
     snprintf(group, sizeof group, "service:%s", s->name);
@@ -746,6 +805,8 @@ struct services *services_new(struct ev_loop *loop, struct store *st,
     m->st = st;
     m->tasks = tasks;
     m->cluster = xstrdup(c->cluster);
+    m->host = c->host;
+    m->instance_id = xstrdup(c->instance_id);
     m->region = xstrdup(c->region);
     m->account = xstrdup(c->account_id);
     m->backoff_base = c->backoff_base_ms ? (int64_t)c->backoff_base_ms
@@ -782,6 +843,7 @@ void services_free(struct services *m)
     free(m->v);
     drainers_free(&m->drainers);
     free(m->cluster);
+    free(m->instance_id);
     free(m->region);
     free(m->account);
     free(m);

@@ -35,6 +35,11 @@
  *     for it; with rollback, the last COMPLETED deployment is PRIMARY
  *     again with its tasks (ECS makes a new deployment of its definition
  *     and may replace them; Berth does that only once it is gone).
+ *   - Placement: tasks are started only as far as they fit what this
+ *     host has left (cpu, memory, ports: resources.h), as RunTask places
+ *     them; when none fits, ECS's event "was unable to place a task
+ *     because no container instance met all of its requirements ..." and
+ *     another try 30 s later (not a failed task).
  *   - Scale in stops the newest tasks first (not yet running ones before
  *     running ones).
  *   - DRAINING (DeleteService): every task is drained and stopped; the
@@ -76,8 +81,15 @@ struct drainer_ops {
     void (*gone)(void *arg, const struct service *s, const struct task *t);
 };
 
+struct res;
 struct services_conf {
     const char *cluster, *region, *account_id;
+    /* This host's capacity (resources.h), kept by the caller for the
+     * scheduler's life: tasks are started only as far as they fit, as
+     * RunTask places them; NULL: no check.  instance_id names this host in
+     * the event that says a task did not fit. */
+    const struct res *host;
+    const char *instance_id;
     uint64_t backoff_base_ms, backoff_cap_ms; /* 0: 2 s, 15 min */
     uint64_t inactive_retention_ms;           /* 0: 1 h */
 };

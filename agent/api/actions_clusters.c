@@ -85,20 +85,7 @@ int api_tasks_used(const struct api_tasks_ctx *x, struct res *used)
 {
     struct task **all;
     size_t n = tasks_all(x->tasks, &all);
-
-    memset(used, 0, sizeof *used);
-    for (size_t i = 0; i < n; i++) {
-        struct res r;
-        if (!live(all[i]))
-            continue;
-        if (res_task(&r, all[i]) < 0 || res_add(used, &r) < 0) {
-            res_free(&r);
-            res_free(used);
-            return -1;
-        }
-        res_free(&r);
-    }
-    return 0;
+    return res_used(used, all, n);
 }
 
 /* Running and pending tasks of this host (pending: to run, not yet RUNNING). */

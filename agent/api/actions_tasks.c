@@ -139,7 +139,8 @@ static int place(struct api_call *c, const char *json, int count, cJSON *fails)
     struct taskdef *td = NULL;
     struct json_errors errs = {0};
     struct res need, used;
-    int fit = 0;
+    const char *why;
+    int fit;
 
     if (count == 0)
         return 0;
@@ -152,16 +153,11 @@ static int place(struct api_call *c, const char *json, int count, cJSON *fails)
     if (res_taskdef(&need, td) < 0 || api_tasks_used(x, &used) < 0)
         abort(); /* out of memory */
     taskdef_free(td);
-    for (int i = 0; i < count; i++) {
-        const char *why = res_fit(x->host, &used, &need);
-        if (why) {
-            cJSON_AddItemToArray(fails, failure(api_instance_arn(x), why));
-        } else {
-            fit++;
-            if (res_add(&used, &need) < 0)
-                abort();
-        }
-    }
+    if ((fit = res_place(x->host, &used, &need, count, &why)) < 0)
+        abort();
+    /* Each task that did not fit is refused for the same shortage. */
+    for (int i = fit; i < count; i++)
+        cJSON_AddItemToArray(fails, failure(api_instance_arn(x), why));
     res_free(&need);
     res_free(&used);
     return fit;

@@ -278,6 +278,23 @@ PY
 is "DeleteService --force of it" \
     "$(ecs delete-service --service broken --force | jpath 'd["service"]["status"]')" DRAINING
 
+# --- A service whose task cannot fit this host: placed as RunTask places.
+HOST_MIB=$(awk '/^MemTotal:/ { print int($2 / 1024) }' /proc/meminfo)
+cat >"$T/huge.json" <<EOF2
+{"family": "huge", "containerDefinitions": [
+  {"name": "main", "image": "berth-test/busybox:1", "memory": $((HOST_MIB * 2)), "command": ["sleep", "600"]}]}
+EOF2
+register "$T/huge.json" >/dev/null
+ecs create-service --service-name huge --task-definition huge --desired-count 1 >/dev/null
+huge() { # EXPR (s is the service)
+    api DescribeServices '{"services":["huge"]}' | python3 -c "import json,sys; s=json.load(sys.stdin)['services'][0]; print($1)"
+}
+unplaced() { huge '"|".join(e["message"] for e in s["events"])' | grep -q 'was unable to place a task because no container instance met all of its requirements.*insufficient memory available'; }
+ok "a task twice the host's memory: ECS's \"unable to place a task\" event, naming memory" wait_for 100 unplaced
+is "no task was started for it" \
+    "$(api ListTasks '{"serviceName":"huge"}' | jpath 'len(d["taskArns"])')/$(huge 's["runningCount"]+s["pendingCount"]')" 0/0
+ecs delete-service --service huge --force >/dev/null
+
 stop_berthd
 is "berthd exits 0" "$BERTHD_STATUS" 0
 done_testing

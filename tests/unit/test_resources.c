@@ -196,8 +196,47 @@ static void test_fit(void)
     res_free(&h);
 }
 
+/* res_used over live and stopped tasks, and res_place one after another. */
+static void test_used_place(void)
+{
+    const char *text = "{'family':'a','containerDefinitions':[{'name':'x','image':'i',"
+                       "'memory':200,'cpu':256}]}";
+    struct task *t[3] = {NULL, NULL, NULL};
+    char *json = J(text);
+    struct res h, used, need;
+    const char *why = "unset";
+
+    for (int i = 0; i < 3; i++) {
+        struct taskdef *td = parse(text);
+        t[i] = td ? task_new(td, json, "arn:td", 1, "r", "123456789012", "c", 0) : NULL;
+        if (!t[i]) {
+            ok(0, "a task");
+            goto out;
+        }
+    }
+    t[2]->last_status = TASK_STOPPED;
+    ok(res_used(&used, t, 3) == 0, "res_used");
+    ok(used.memory == 400 && used.cpu == 512, "two live tasks counted, the stopped one not");
+    res_host(&h, 4, 1000, NULL, 0);
+    need = (struct res){.cpu = 256, .memory = 200};
+    ok(res_place(&h, &used, &need, 5, &why) == 3, "3 of 5 more fit in 600 MiB left");
+    is_str(why, "RESOURCE:MEMORY", "the others refused for memory");
+    ok(used.memory == 1000, "used grew by each that fit");
+    ok(res_place(&h, &used, &need, 1, &why) == 0, "then none fits");
+    need.memory = 0;
+    need.cpu = 0;
+    ok(res_place(&h, &used, &need, 2, &why) == 2 && why == NULL, "nothing needed: all fit, no reason");
+    res_free(&used);
+    res_free(&h);
+out:
+    for (int i = 0; i < 3; i++)
+        task_free(t[i]);
+    free(json);
+}
+
 int main(void)
 {
+    test_used_place();
     test_host();
     test_taskdef();
     test_task();
