@@ -389,7 +389,8 @@ int lb_reload(struct lb *lb, const struct lb_conf *lc, char *err, size_t errlen)
         lb_hc_set_conf(lb->t[i].hc, tg);
         i++;
     }
-    lb->n_warned = 0; /* a new conf may name what was unknown */
+    while (lb->n_warned) /* a new conf may name what was unknown */
+        free(lb->warned[--lb->n_warned]);
     publish(lb);
     lb_sync(lb);
     return r;

@@ -61,4 +61,8 @@ size_t lb_n_workers(const struct lb *lb);
  * next loop iteration after a publish). */
 void lb_sync(struct lb *lb);
 
+/* lb_agent.c: registers the conf sections and the agent module; berthd's
+ * main calls it before loading the conf. */
+void lb_register(void);
+
 #endif
