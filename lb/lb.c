@@ -124,8 +124,8 @@ static void on_health(void *arg, struct lb_hc *hc, enum lb_tstate st, const char
         if (lb->env.health && st != LB_T_INITIAL)
             lb->env.health(lb->env.arg, t->task_arn, st == LB_T_UNHEALTHY, reason);
         if (st == LB_T_UNHEALTHY)
-            emit(lb, t->service, "(service %s) (port %s) is unhealthy in (target-group %s) "
-                                 "due to (reason %s).", t->service, addr, t->tg_ref, reason);
+            emit(lb, t->service, "(port %s) is unhealthy in (target-group %s) "
+                                 "due to (reason %s).", addr, t->tg_ref, reason);
     }
     publish(lb);
 }
@@ -167,8 +167,8 @@ static void warn_unknown(struct lb *lb, const char *service, const char *ref)
     lb->warned = g;
     lb->warned[lb->n_warned++] = key;
     log_warn("lb.target_group.unknown", "service=%s target_group=\"%s\"", service, ref);
-    emit(lb, service, "(service %s) cannot register its tasks: target group %s is not "
-                      "in berth.conf (no [target-group NAME] of that name).", service, ref);
+    emit(lb, service, "cannot register its tasks: target group %s is not in "
+                      "berth.conf (no [target-group NAME] of that name).", ref);
 }
 
 static void target_free(struct ctarget *t)
@@ -279,11 +279,11 @@ void lb_sync(struct lb *lb)
     reg_snapshot_release(s);
     for (size_t i = 0; i < n_tal; i++) {
         if (tal[i].reg)
-            emit(lb, tal[i].service, "(service %s) registered %zu targets in "
-                 "(target-group %s)", tal[i].service, tal[i].reg, tal[i].ref);
+            emit(lb, tal[i].service, "registered %zu targets in (target-group %s)",
+                 tal[i].reg, tal[i].ref);
         if (tal[i].dereg)
-            emit(lb, tal[i].service, "(service %s) deregistered %zu targets in "
-                 "(target-group %s)", tal[i].service, tal[i].dereg, tal[i].ref);
+            emit(lb, tal[i].service, "deregistered %zu targets in (target-group %s)",
+                 tal[i].dereg, tal[i].ref);
         free(tal[i].service);
         free(tal[i].ref);
     }
@@ -432,7 +432,7 @@ uint64_t lb_drain_begin(struct lb *lb, const char *service, const char *task_arn
         any = true;
     }
     if (any) {
-        emit(lb, service, "(service %s) has begun draining connections on 1 tasks.", service);
+        emit(lb, service, "has begun draining connections on 1 tasks.");
         publish(lb);
     }
     return wait;

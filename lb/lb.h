@@ -31,7 +31,8 @@ struct lb;
 struct lb_env {
     struct ev_loop *loop;
     struct registry *reg;
-    /* "(service NAME) ..." events; may be NULL. */
+    /* A service event, msg without ECS's "(service NAME) " prefix (the
+     * receiver adds it); may be NULL. */
     void (*event)(void *arg, const char *service, const char *msg);
     /* A target of task_arn turned unhealthy (true) or healthy again. */
     void (*health)(void *arg, const char *task_arn, bool unhealthy, const char *reason);

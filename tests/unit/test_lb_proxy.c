@@ -109,7 +109,9 @@ static int unhealthy_calls;
 static void on_event(void *arg, const char *service, const char *msg)
 {
     (void)arg;
-    (void)service;
+    strcat(events, "(service ");
+    strcat(events, service);
+    strcat(events, ") ");
     strncat(events, msg, sizeof events - strlen(events) - 2);
     strcat(events, "\n");
 }
