@@ -72,7 +72,8 @@ const struct berth_option lb_tg_options[] = {
       "task is stopped; 0s to 3600s."),
     T("slow-start", BERTH_OPT_DURATION, "0s", slow_start_ms,
       "A newly healthy target's share of new connections grows linearly "
-      "over this time; 0s (off) or 30s to 900s."),
+      "over this time; 0s (off) or 30s to 900s.  Not yet supported: only 0s "
+      "is accepted."),
     T("proxy-protocol", BERTH_OPT_STRING, "none", pp_s,
       "PROXY protocol header sent to targets first: none, v1 or v2."),
     T("connect-timeout", BERTH_OPT_DURATION, "5s", connect_timeout_ms,
@@ -394,6 +395,8 @@ static int check_tg(struct lb_tg *t, const char *key, const char *text, char *er
                                "got \"%s\"", text);
             return -1;
         }
+        snprintf(err, len, "slow start is not yet supported (only 0s); got \"%s\"", text);
+        return -1;
     } else if (strcmp(key, "connect-timeout") == 0) {
         return dur_range(t->connect_timeout_ms, 100, 60000, text, err, len);
     } else if (strcmp(key, "connect-attempts") == 0) {

@@ -93,7 +93,7 @@ static void test_all_keys(void)
         "health-check = http\nhealth-check-path = /health\n"
         "health-check-matcher = 200-299,302\nhealth-check-interval = 5s\n"
         "health-check-timeout = 2s\nhealthy-threshold = 2\nunhealthy-threshold = 10\n"
-        "deregistration-delay = 0s\nslow-start = 30s\nproxy-protocol = v2\n"
+        "deregistration-delay = 0s\nslow-start = 0s\nproxy-protocol = v2\n"
         "connect-timeout = 100ms\nconnect-attempts = 10\n"
         "[target-group t3]\nalgorithm = least-outstanding\nproxy-protocol = v1\n");
     if (!c)
@@ -108,7 +108,7 @@ static void test_all_keys(void)
            t->check == LB_CHECK_HTTP && strcmp(t->check_path, "/health") == 0 &&
            strcmp(t->matcher, "200-299,302") == 0, "t2: http, random-two, http check");
     ok(t && t->interval_ms == 5000 && t->timeout_ms == 2000 && t->healthy_th == 2 &&
-           t->unhealthy_th == 10 && t->dereg_ms == 0 && t->slow_start_ms == 30000 &&
+           t->unhealthy_th == 10 && t->dereg_ms == 0 && t->slow_start_ms == 0 &&
            t->proxy_protocol == LB_PP_V2 && t->connect_timeout_ms == 100 &&
            t->connect_attempts == 10, "t2: every number as set");
     t = lb_conf_tg(lc, "t3");
@@ -185,15 +185,62 @@ static void test_errors(void)
                "health-check, health-check-path, health-check-matcher, health-check-interval, "
                "health-check-timeout, healthy-threshold, unhealthy-threshold, deregistration-delay, "
                "slow-start, proxy-protocol, connect-timeout, connect-attempts\n");
+    load_fails("slow start not yet", TG "slow-start = 30s\n",
+               "t.conf:2: [target-group web] slow-start: slow start is not yet supported (only 0s); got \"30s\"\n");
     load_fails("timeout not below interval", TG "health-check-interval = 5s\nhealth-check-timeout = 5s\n",
                "t.conf:3: [target-group web] health-check-timeout: must be less than health-check-interval (5000ms >= 5000ms)\n");
     load_fails("bad duration type", LS "idle-timeout = soon\n" TG,
                "t.conf:4: [listener front] idle-timeout: expected a duration such as 250ms, 5s, 2m or 1h, got \"soon\"\n");
 }
 
+static char *slurp(const char *rel)
+{
+    const char *top = getenv("top_srcdir");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", top ? top : SRCDIR, rel);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *buf = calloc(1, 1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Every key: ".B key" (roff) in berth.conf(5), "#key = " in the example. */
+static void test_docs(void)
+{
+    char *man = slurp("man/berth.conf.5"), *ex = slurp("conf/berth.conf");
+    const struct berth_option *tables[] = {lb_global_options, lb_listener_options,
+                                           lb_tg_options};
+    ok(man && ex, "read berth.conf.5 and conf/berth.conf");
+    for (size_t i = 0; man && ex && i < 3; i++) {
+        for (const struct berth_option *o = tables[i]; o->name; o++) {
+            char roff[128] = ".B ", line[140];
+            size_t j = 3;
+            for (const char *k = o->name; *k; k++) {
+                if (*k == '-')
+                    roff[j++] = '\\';
+                roff[j++] = *k;
+            }
+            roff[j++] = '\n';
+            roff[j] = '\0';
+            snprintf(line, sizeof line, "\n#%s = ", o->name);
+            ok(strstr(man, roff) && strstr(ex, line), "%s: in berth.conf(5) and the example",
+               o->name);
+        }
+    }
+    ok(ex && strstr(ex, "#[listener web]") && strstr(ex, "#[target-group web]") &&
+           strstr(ex, "#[lb]"), "the example shows the sections");
+    free(man);
+    free(ex);
+}
+
 int main(void)
 {
     lb_conf_register();
+    test_docs();
     test_defaults();
     test_all_keys();
     test_matcher();
