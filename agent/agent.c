@@ -37,6 +37,26 @@ struct reload_plan {
 
 static void retire_next(struct agent *a);
 
+static const struct agent_module *modules[4];
+static size_t n_modules;
+
+int agent_add_module(const struct agent_module *m)
+{
+    for (size_t i = 0; i < n_modules; i++)
+        if (modules[i] == m)
+            return 0;
+    if (n_modules == sizeof modules / sizeof modules[0])
+        return -1;
+    modules[n_modules++] = m;
+    return 0;
+}
+
+void agent_modules_stop(struct agent *a)
+{
+    for (size_t i = n_modules; i-- > 0;)
+        modules[i]->stop(a);
+}
+
 /* ---- small helpers ---- */
 
 static void
@@ -504,6 +524,8 @@ reload_apply(struct agent *a)
     apply_log_conf(a, a->conf);
     plan_free(plan);
     a->plan = NULL;
+    for (size_t i = 0; i < n_modules; i++)
+        modules[i]->reload(a);
     agent_services_dir_apply(a);
     a->reloads_ok++;
     log_info("reload.done",
@@ -680,6 +702,13 @@ agent_start(struct agent *a, struct ev_loop *loop, struct conf *conf, int daemon
         stop_all_now(a);
         agent_store_api_close(a);
         return -1;
+    }
+    for (size_t i = 0; i < n_modules; i++) {
+        if (modules[i]->start(a, errs) < 0) {
+            stop_all_now(a);
+            agent_store_api_close(a); /* stops the modules started */
+            return -1;
+        }
     }
     host_set_export_interval(a->host, a->conf->agent.metrics_interval_ms);
     start_signals(a);

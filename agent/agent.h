@@ -43,6 +43,7 @@ struct agent {
     struct metadata *metadata; /* the task metadata endpoint, or NULL */
     struct services *services; /* the service scheduler */
     struct registry *registry; /* the live view, fed by the scheduler */
+    struct lb *lb;             /* the proxy (lb/), or NULL */
 
     struct plugin **plugins; /* running, in conf order */
     size_t n_plugins;
@@ -72,6 +73,19 @@ void agent_reload(struct agent *a);
 /* SIGTERM: stops everything, then breaks the loop. */
 void agent_shutdown(struct agent *a);
 void agent_free(struct agent *a);
+
+/* Data planes outside agent/ (lb/) plug in here: berthd's main adds them
+ * before agent_start.  start runs once the scheduler, the registry and the
+ * API are up (-1 with errs fails the start); reload after a SIGHUP's new
+ * conf is in a->conf; stop before the scheduler and registry go. */
+struct agent_module {
+    const char *name;
+    int (*start)(struct agent *a, struct conf_errors *errs);
+    void (*reload)(struct agent *a);
+    void (*stop)(struct agent *a);
+};
+int agent_add_module(const struct agent_module *m);
+void agent_modules_stop(struct agent *a);
 
 /* --check-config: the conf and each enabled plugin's descriptor and options
  * (trial-loaded, not initialised).  0 when everything is valid. */

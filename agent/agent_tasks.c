@@ -219,6 +219,7 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
 
 void agent_tasks_free(struct agent *a)
 {
+    agent_modules_stop(a); /* the data planes read the registry */
     services_free(a->services);
     a->services = NULL;
     registry_free(a->registry); /* after every reader: data planes stop first */

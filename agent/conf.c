@@ -185,8 +185,30 @@ const struct berth_option conf_plugin_host_options[] = {
 
 enum section_kind {
     SECT_NONE, SECT_AGENT, SECT_API, SECT_STORE, SECT_TASKS, SECT_PLUGIN, SECT_SKIP,
-    SECT_METADATA
+    SECT_METADATA, SECT_EXT
 };
+
+static const struct conf_ext *exts[CONF_MAX_EXT];
+static size_t n_exts;
+
+int conf_register_ext(const struct conf_ext *ext)
+{
+    for (size_t i = 0; i < n_exts; i++)
+        if (exts[i] == ext)
+            return (int)i;
+    if (n_exts == CONF_MAX_EXT)
+        return -1;
+    exts[n_exts] = ext;
+    return (int)n_exts++;
+}
+
+void *conf_ext_state(const struct conf *c, const struct conf_ext *ext)
+{
+    for (size_t i = 0; i < n_exts; i++)
+        if (exts[i] == ext)
+            return c->ext[i];
+    return NULL;
+}
 
 struct loader {
     const char *path; /* as given, for messages */
@@ -200,6 +222,7 @@ struct loader {
     int tasks_key_line[N_TASKS_KEYS];
     int store_key_line[1];
     size_t plugin;                   /* index of the current plugin */
+    size_t ext;                      /* index of the current conf_ext */
     int host_key_line[N_HOST_KEYS];  /* of the current plugin */
 };
 
@@ -263,6 +286,16 @@ static void ld_error(struct loader *ld, int line, const char *section,
     ld->n_errors++;
     va_start(ap, fmt);
     add_error(ld->errs, ld->path, line, section, key, fmt, ap);
+    va_end(ap);
+}
+
+void conf_error_at(struct conf_errors *e, const char *path, int line,
+                   const char *section, const char *key, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    add_error(e, path, line, section, key, fmt, ap);
     va_end(ap);
 }
 
@@ -462,6 +495,17 @@ static void on_section(void *arg, const char *name, int line)
     struct loader *ld = arg;
 
     ld->kind = SECT_SKIP; /* unless the header proves good */
+    for (size_t i = 0; i < n_exts; i++) {
+        if (exts[i]->owns(name)) {
+            int n = exts[i]->section(ld->c->ext[i], name, line, ld->path, ld->errs);
+            ld->n_errors += (size_t)n;
+            if (n == 0) {
+                ld->kind = SECT_EXT;
+                ld->ext = i;
+            }
+            return;
+        }
+    }
     if (strcmp(name, "agent") == 0) {
         if (ld->agent_line) {
             ld_error(ld, line, NULL, NULL, "duplicate section [agent] "
@@ -510,8 +554,11 @@ static void on_section(void *arg, const char *name, int line)
     } else if (strcmp(name, "plugin") == 0 || strncmp(name, "plugin ", 7) == 0) {
         section_plugin(ld, name[6] ? name + 7 : "", line);
     } else {
-        ld_error(ld, line, NULL, NULL, "unknown section [%s]; " SECTIONS_HINT,
-                 name);
+        char more[256] = "";
+        for (size_t i = 0, n = 0; i < n_exts && n < sizeof more; i++)
+            n += (size_t)snprintf(more + n, sizeof more - n, ", %s", exts[i]->hint);
+        ld_error(ld, line, NULL, NULL, "unknown section [%s]; " SECTIONS_HINT "%s",
+                 name, more);
     }
 }
 
@@ -747,6 +794,10 @@ static void on_entry(void *arg, const char *section, const char *key,
         entry_table(ld, conf_metadata_options, &ld->c->metadata,
                     ld->c->metadata.key_line, section, key, value, line);
         break;
+    case SECT_EXT:
+        ld->n_errors += (size_t)exts[ld->ext]->entry(ld->c->ext[ld->ext], section, key,
+                                                     value, line, ld->path, ld->errs);
+        break;
     case SECT_SKIP:
         break; /* the header's error was reported */
     }
@@ -790,6 +841,12 @@ static struct conf *conf_new(struct loader *ld)
         conf_errors_add(ld->errs, "%s: [api] or [store] %s", ld->path, err);
     }
     c->api.socket_mode_bits = 0660;
+    for (size_t i = 0; i < n_exts; i++) {
+        if (!(c->ext[i] = exts[i]->create())) {
+            ld->n_errors++;
+            conf_errors_add(ld->errs, "%s: out of memory", ld->path);
+        }
+    }
     return c;
 }
 
@@ -842,6 +899,11 @@ static int finish(struct loader *ld)
                  "signed with AWS SigV4)");
         return -1;
     }
+
+    for (size_t i = 0; i < n_exts; i++)
+        ld->n_errors += (size_t)exts[i]->finish(c->ext[i], ld->path, ld->errs);
+    if (ld->n_errors)
+        return -1;
 
     for (size_t i = 0; i < c->n_plugins; i++) {
         struct conf_plugin *p = &c->plugins[i];
@@ -926,6 +988,9 @@ void conf_free(struct conf *c)
 {
     if (!c)
         return;
+    for (size_t i = 0; i < n_exts; i++)
+        if (c->ext[i])
+            exts[i]->destroy(c->ext[i]);
     options_free(conf_agent_options, &c->agent);
     options_free(conf_tasks_options, &c->tasks);
     free(c->tasks.reserved);

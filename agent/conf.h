@@ -93,8 +93,11 @@ struct conf_plugin {
     size_t n_opts;
 };
 
+#define CONF_MAX_EXT 4
+
 struct conf {
     char *path; /* absolute (not resolved through symlinks), for reloads */
+    void *ext[CONF_MAX_EXT]; /* each registered conf_ext's parsed sections */
     struct conf_agent agent;
     struct conf_api api;
     struct conf_store store;
@@ -123,6 +126,31 @@ extern const struct berth_option conf_tasks_options[];
 extern const struct berth_option conf_metadata_options[];
 /* Keys the host itself takes in a [plugin NAME] section. */
 extern const struct berth_option conf_plugin_host_options[];
+
+/* Sections owned by a module outside agent/ (lb/ owns [lb], [listener
+ * NAME], [target-group NAME]).  The module registers its conf_ext once,
+ * before any conf is loaded; each conf then carries the module's parsed
+ * state in ext[slot].  Each callback returns how many errors it added to
+ * errs (use conf_error_at for the "FILE:LINE: [SECTION] KEY: ..." form). */
+struct conf_ext {
+    const char *hint;                      /* for "known: ..." messages */
+    int (*owns)(const char *section);      /* 1: this header is ours */
+    void *(*create)(void);                 /* defaults; NULL on OOM */
+    int (*section)(void *st, const char *section, int line, const char *path,
+                   struct conf_errors *errs);
+    int (*entry)(void *st, const char *section, const char *key,
+                 const char *value, int line, const char *path,
+                 struct conf_errors *errs);
+    int (*finish)(void *st, const char *path, struct conf_errors *errs);
+    void (*destroy)(void *st);
+};
+/* The slot of ext in struct conf's ext[], or -1 when full. */
+int conf_register_ext(const struct conf_ext *ext);
+/* c's state for ext, NULL when ext was not registered. */
+void *conf_ext_state(const struct conf *c, const struct conf_ext *ext);
+void conf_error_at(struct conf_errors *e, const char *path, int line,
+                   const char *section, const char *key, const char *fmt, ...)
+    BERTH_PRINTF(6, 7);
 
 /* 0 with *out set, or -1 with errs filled (at least one message). */
 int conf_load(const char *path, struct conf **out, struct conf_errors *errs);

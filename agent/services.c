@@ -48,6 +48,8 @@ struct services {
     struct registry *reg; /* NULL: nobody reads the live view */
     const struct res *host; /* this host's capacity; NULL: no placement */
     char *instance_id;
+    char **lb_bad;        /* tasks a load balancer's health check failed */
+    size_t n_lb_bad;
     ev_idle idle;
     ev_timer timer;
     int64_t wake_ms; /* the earliest time a step is needed */
@@ -133,6 +135,40 @@ static bool is_live(const struct sstate *ss, const struct task *t)
 {
     return t->desired_status == TASK_RUNNING && t->last_status != TASK_STOPPED &&
            !draining(ss, t);
+}
+
+static ssize_t lb_bad_index(const struct services *m, const char *arn)
+{
+    for (size_t i = 0; i < m->n_lb_bad; i++)
+        if (strcmp(m->lb_bad[i], arn) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static void lb_bad_drop(struct services *m, size_t i)
+{
+    free(m->lb_bad[i]);
+    m->lb_bad[i] = m->lb_bad[--m->n_lb_bad];
+}
+
+void services_target_health(struct services *m, const char *task_arn, bool unhealthy)
+{
+    ssize_t i = lb_bad_index(m, task_arn);
+
+    if (!unhealthy) {
+        if (i >= 0)
+            lb_bad_drop(m, (size_t)i);
+        return;
+    }
+    if (i >= 0)
+        return;
+    char **g = realloc(m->lb_bad, (m->n_lb_bad + 1) * sizeof *g);
+    if (!g)
+        return;
+    m->lb_bad = g;
+    if ((g[m->n_lb_bad] = strdup(task_arn)))
+        m->n_lb_bad++;
+    kick(m);
 }
 
 static bool is_healthy(const struct task *t)
@@ -463,12 +499,21 @@ static void step_service(struct services *m, struct service *s, int64_t now)
         if (!is_live(ss, t))
             continue;
         struct svc_deployment *d = service_deployment(s, t->started_by);
-        if (t->last_status == TASK_RUNNING && task_health(t) == HEALTH_UNHEALTHY) {
+        ssize_t lb_bad = t->last_status == TASK_RUNNING ? lb_bad_index(m, t->arn) : -1;
+        if (t->last_status == TASK_RUNNING &&
+            (task_health(t) == HEALTH_UNHEALTHY || lb_bad >= 0)) {
             int64_t grace_end = t->started_at_ms + s->grace_s * 1000;
             if (now < grace_end) {
                 wake_at(m, grace_end);
             } else {
-                service_event(s, now, "(task %s) failed container health checks.", t->id);
+                if (lb_bad >= 0) {
+                    lb_bad_drop(m, (size_t)lb_bad);
+                    service_event(s, now, "(task %s) failed load balancer health checks.",
+                                  t->id);
+                } else {
+                    service_event(s, now, "(task %s) failed container health checks.",
+                                  t->id);
+                }
                 if (d && d == p && p->rollout == ROLL_IN_PROGRESS) {
                     p->failed_tasks++;
                     p->updated_at_ms = now;
@@ -842,6 +887,9 @@ void services_free(struct services *m)
         forget(m, m->n - 1);
     free(m->v);
     drainers_free(&m->drainers);
+    while (m->n_lb_bad)
+        lb_bad_drop(m, m->n_lb_bad - 1);
+    free(m->lb_bad);
     free(m->cluster);
     free(m->instance_id);
     free(m->region);

@@ -125,6 +125,11 @@ int services_delete(struct services *m, struct service *s, char *err, size_t err
  * (for DescribeServices). */
 void services_count(struct services *m, struct service *s);
 
+/* A load balancer (lb/) found a target of task_arn unhealthy (true) or
+ * healthy again (false).  An unhealthy RUNNING task is replaced like one
+ * that failed its container health check, after the grace period. */
+void services_target_health(struct services *m, const char *task_arn, bool unhealthy);
+
 /* The agent is stopping: nothing more is started or stopped. */
 void services_quiesce(struct services *m);
 

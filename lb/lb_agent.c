@@ -1,0 +1,98 @@
+/* lb_agent.c: the proxy inside berthd: started after the scheduler,
+ * reloaded on SIGHUP, stopped before the registry goes; its events go to
+ * the services, its health verdicts to the scheduler, and it drains the
+ * tasks the scheduler stops. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/clock.h"
+#include "agent/conf.h"
+#include "agent/log.h"
+#include "agent/service.h"
+#include "agent/services.h"
+#include "agent/task.h"
+#include "lb/lb.h"
+
+static void on_event(void *arg, const char *service, const char *msg)
+{
+    struct agent *a = arg;
+    struct service *s = a->services ? services_find(a->services, service) : NULL;
+
+    if (s)
+        service_event(s, clock_wall_ms(), "%s", msg);
+}
+
+static void on_health(void *arg, const char *task_arn, bool unhealthy, const char *reason)
+{
+    struct agent *a = arg;
+    (void)reason;
+    if (a->services)
+        services_target_health(a->services, task_arn, unhealthy);
+}
+
+static uint64_t drain_begin(void *arg, const struct service *s, const struct task *t)
+{
+    struct agent *a = arg;
+    return a->lb ? lb_drain_begin(a->lb, s->name, t->arn) : 0;
+}
+
+static const struct drainer_ops drainer = {.name = "lb", .begin = drain_begin};
+
+static int has_proxy(const struct lb_conf *lc)
+{
+    return lc && (lc->n_listeners || lc->n_tgs);
+}
+
+static int start(struct agent *a, struct conf_errors *errs)
+{
+    const struct lb_conf *lc = lb_conf_of(a->conf);
+    struct lb_env env = {.loop = a->loop, .reg = a->registry, .event = on_event,
+                         .health = on_health, .arg = a};
+    char err[512];
+
+    if (services_add_drainer(a->services, &drainer, a) < 0) {
+        conf_errors_add(errs, "out of memory");
+        return -1;
+    }
+    if (!has_proxy(lc))
+        return 0;
+    if (!(a->lb = lb_new(&env, lc, err, sizeof err))) {
+        conf_errors_add(errs, "%s: %s", a->conf->path, err);
+        return -1;
+    }
+    return 0;
+}
+
+static void reload(struct agent *a)
+{
+    const struct lb_conf *lc = lb_conf_of(a->conf);
+    struct lb_env env = {.loop = a->loop, .reg = a->registry, .event = on_event,
+                         .health = on_health, .arg = a};
+    char err[512];
+
+    if (a->lb) {
+        if (lb_reload(a->lb, lc, err, sizeof err) < 0)
+            log_error("lb.reload.failed", "error=\"%s\"", err);
+    } else if (has_proxy(lc) && !(a->lb = lb_new(&env, lc, err, sizeof err))) {
+        log_error("lb.reload.failed", "error=\"%s\"", err);
+    }
+}
+
+static void stop(struct agent *a)
+{
+    lb_free(a->lb);
+    a->lb = NULL;
+}
+
+static const struct agent_module module = {
+    .name = "lb", .start = start, .reload = reload, .stop = stop,
+};
+
+void lb_register(void)
+{
+    lb_conf_register();
+    agent_add_module(&module);
+}

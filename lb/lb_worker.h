@@ -1,0 +1,33 @@
+/* lb_worker.h: the proxy's worker threads.  Each has its own libev loop
+ * and watches its own SO_REUSEPORT socket of every listener of the view
+ * it holds.  lb_workers_publish() (control loop) makes a view current and
+ * wakes every worker, which acquires it, starts watching new listener
+ * sockets, stops watching removed ones and releases its old view: the
+ * request path takes no lock.  Established connections never depend on
+ * the view (they keep their two sockets), so a new view never drops one.
+ *
+ * Per-worker figures: least-outstanding counts each target's open
+ * connections of this worker only (documented in berth.conf(5)). */
+#ifndef BERTH_LB_WORKER_H
+#define BERTH_LB_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lb/lb_view.h"
+
+struct lb_workers;
+
+/* Starts n threads with the empty view.  NULL with err. */
+struct lb_workers *lb_workers_start(size_t n, char *err, size_t errlen);
+/* Takes v's reference. */
+void lb_workers_publish(struct lb_workers *w, struct lb_view *v);
+/* A new reference to the current view. */
+struct lb_view *lb_workers_view(struct lb_workers *w);
+size_t lb_workers_count(const struct lb_workers *w);
+/* Open connections, all workers together (approximate while they run). */
+uint64_t lb_workers_active(struct lb_workers *w);
+/* Stops and joins the threads; their connections are closed. */
+void lb_workers_stop(struct lb_workers *w);
+
+#endif

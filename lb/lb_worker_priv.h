@@ -1,0 +1,64 @@
+/* lb_worker_priv.h: a worker's insides, shared by lb_worker.c (threads,
+ * listeners, target picking) and lb_l4.c (TCP connections). */
+#ifndef BERTH_LB_WORKER_PRIV_H
+#define BERTH_LB_WORKER_PRIV_H
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "lb/lb_view.h"
+#include "lb/lb_worker.h"
+
+#define LB_COUNTS 4096 /* open addressing; per worker */
+#define LB_PIPE_POOL 64
+
+struct lb_conn;
+
+struct lb_lwatch {
+    ev_io io;
+    struct lb_worker *w;
+    size_t listener;     /* index in w->view */
+};
+
+struct lb_worker {
+    size_t id;
+    struct lb_workers *all;
+    pthread_t thread;
+    struct ev_loop *loop;
+    ev_async wake, stop;
+    struct lb_view *view;
+    struct lb_lwatch *lw;
+    size_t n_lw;
+    uint64_t *rr;          /* per target group of view */
+    uint64_t keys[LB_COUNTS];
+    uint32_t counts[LB_COUNTS];
+    int pipes[LB_PIPE_POOL][2];
+    size_t n_pipes;
+    struct lb_conn *conns; /* list, for the stop */
+    atomic_ullong active;
+    uint64_t rng;
+};
+
+struct lb_workers {
+    pthread_mutex_t mu;
+    struct lb_view *cur;
+    struct lb_worker *w;
+    size_t n;
+};
+
+/* Per-worker open connection count of a target. */
+uint32_t *lb_count(struct lb_worker *w, uint64_t key);
+/* A target of group gi for a new connection, none of tried[] (n_tried);
+ * NULL when none is left. */
+const struct lb_target *lb_pick(struct lb_worker *w, size_t gi, const uint64_t *tried,
+                                size_t n_tried);
+int lb_pipe_get(struct lb_worker *w, int p[2]);
+void lb_pipe_put(struct lb_worker *w, int p[2], bool empty);
+
+/* lb_l4.c */
+void lb_l4_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l);
+void lb_l4_close_all(struct lb_worker *w);
+
+#endif
