@@ -78,6 +78,11 @@ static void collect_emit(void *arg, const struct berth_metric *m)
     host_metric(arg, m->name, m->help, m->type, m->value, m->labels, m->n_labels);
 }
 
+static void collect_forget(void *arg, const char *name, const char *value)
+{
+    host_metrics_forget(arg, name, value);
+}
+
 void agent_api_observed(void *arg, const char *action, const char *error_type)
 {
     struct agent *a = arg;
@@ -225,7 +230,7 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
     }
     services_set_registry(a->services, a->registry);
     if (!(a->collect = collect_new(a->loop, a->tasks, a->services, a->conf->agent.cluster,
-                                   collect_emit, a->host))) {
+                                   collect_emit, collect_forget, a->host))) {
         conf_errors_add(errs, "out of memory");
         return -1;
     }

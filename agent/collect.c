@@ -18,6 +18,7 @@
 struct cstate {
     struct collect *c;
     char *id;
+    char *task; /* its task's id */
     struct berth_container_stats prev, cur;
     bool have_prev, have_cur;
     bool inflight;
@@ -31,6 +32,7 @@ struct collect {
     struct services *services;
     char *cluster;
     collect_emit_fn emit;
+    collect_forget_fn forget;
     void *arg;
     ev_timer timer;
     uint64_t interval_ms;
@@ -135,13 +137,15 @@ collect_service_of(const char *group)
 /* ---- container state ---- */
 
 static struct cstate *
-cstate_get(struct collect *c, const char *id)
+cstate_get(struct collect *c, const char *id, const char *task)
 {
     for (struct cstate *s = c->ctrs; s; s = s->next)
         if (strcmp(s->id, id) == 0)
             return s;
     struct cstate *s = calloc(1, sizeof(*s));
-    if (!s || !(s->id = strdup(id))) {
+    if (!s || !(s->id = strdup(id)) || !(s->task = strdup(task))) {
+        if (s)
+            free(s->id);
         free(s);
         return NULL;
     }
@@ -157,10 +161,20 @@ cstate_free(struct collect *c, struct cstate *s)
     if (s->inflight)
         runtime_forget(tasks_runtime(c->tasks), s);
     free(s->id);
+    free(s->task);
     free(s);
 }
 
-/* Drops the containers not seen this round. */
+static bool
+task_has_containers(const struct collect *c, const char *task)
+{
+    for (const struct cstate *s = c->ctrs; s; s = s->next)
+        if (strcmp(s->task, task) == 0)
+            return true;
+    return false;
+}
+
+/* Drops the containers not seen this round, and their series. */
 static void
 sweep(struct collect *c)
 {
@@ -170,10 +184,13 @@ sweep(struct collect *c)
         if (s->seen) {
             s->seen = false;
             pp = &s->next;
-        } else {
-            *pp = s->next;
-            cstate_free(c, s);
+            continue;
         }
+        *pp = s->next;
+        c->forget(c->arg, "id", s->id);
+        if (!task_has_containers(c, s->task))
+            c->forget(c->arg, "task", s->task);
+        cstate_free(c, s);
     }
 }
 
@@ -395,7 +412,7 @@ collect_round(struct collect *c)
             const struct task_container *tc = &t->containers[k];
             if (tc->status != CTR_RUNNING || !tc->runtime_id)
                 continue;
-            struct cstate *s = cstate_get(c, tc->runtime_id);
+            struct cstate *s = cstate_get(c, tc->runtime_id, t->id);
             if (!s)
                 continue;
             s->seen = true;
@@ -447,7 +464,8 @@ collect_api_request(struct collect *c, const char *action, const char *error_typ
 
 struct collect *
 collect_new(struct ev_loop *loop, struct tasks *tasks, struct services *services,
-            const char *cluster, collect_emit_fn emit, void *arg)
+            const char *cluster, collect_emit_fn emit, collect_forget_fn forget,
+            void *arg)
 {
     struct collect *c = calloc(1, sizeof(*c));
     if (!c || !(c->cluster = strdup(cluster ? cluster : ""))) {
@@ -458,6 +476,7 @@ collect_new(struct ev_loop *loop, struct tasks *tasks, struct services *services
     c->tasks = tasks;
     c->services = services;
     c->emit = emit;
+    c->forget = forget;
     c->arg = arg;
     ev_timer_init(&c->timer, on_timer, 0., 0.);
     c->timer.data = c;

@@ -26,9 +26,10 @@
  *   - Berth's own: berth_tasks{state}, berth_stats_requests_total{result}.
  *     Further data planes (proxy, DNS) record their own series with
  *     host_metric under berth_lb_ / berth_dns_; nothing here needs to change.
- *   - Series of containers and tasks that are gone are not removed (the
- *     metrics store keeps the latest value per series); their
- *     container_last_seen stops moving. */
+ *   - A container that no longer runs in a RUNNING task has its series
+ *     dropped (forget id=...) at the next round, and a task with no such
+ *     container left its ecs_task_* series (forget task=...), so that the
+ *     agent's series do not grow with task churn. */
 #ifndef BERTH_COLLECT_H
 #define BERTH_COLLECT_H
 
@@ -43,11 +44,13 @@ struct services;
 struct collect;
 
 typedef void (*collect_emit_fn)(void *arg, const struct berth_metric *m);
+/* Drops the recorded series labelled name=value. */
+typedef void (*collect_forget_fn)(void *arg, const char *name, const char *value);
 
 /* cluster is copied.  services may be NULL (no service series). */
 struct collect *collect_new(struct ev_loop *loop, struct tasks *tasks,
                             struct services *services, const char *cluster,
-                            collect_emit_fn emit, void *arg);
+                            collect_emit_fn emit, collect_forget_fn forget, void *arg);
 /* Drops pending stats answers. */
 void collect_free(struct collect *c);
 /* (Re)arms the round timer; 0 stops collection. */

@@ -65,14 +65,14 @@ out=$(ecs create-service --service-name web --task-definition promweb --desired-
 like "CreateService web" "$out" '"serviceName": "web"'
 running() { [ "$(ecs list-tasks --service-name web --desired-status RUNNING | jpath 'len(d["taskArns"])')" = 1 ] &&
             ecs describe-tasks --tasks "$(ecs list-tasks --service-name web | jpath 'd["taskArns"][0]')" | grep -q '"lastStatus": "RUNNING"'; }
-ok "the service's task runs" wait_for 600 running
+ok "the service's task runs" wait_for 180 running
 TASK=$(ecs list-tasks --service-name web | jpath 'd["taskArns"][0].rsplit("/",1)[1]')
 CID=$(ecs describe-tasks --tasks "$TASK" | jpath 'd["tasks"][0]["containers"][0]["runtimeId"]')
 diag "task $TASK container $CID"
 
 LBL="id=\"$CID\",name=\"app\",image=\"berth-test/busybox:1\",cluster=\"$CLUSTER\",service=\"web\",task=\"$TASK\",family=\"promweb\""
 ok "the container's working set is served with its task, service and cluster labels" \
-    wait_for 200 has_sample container_memory_working_set_bytes "$LBL"
+    wait_for 60 has_sample container_memory_working_set_bytes "$LBL"
 
 scrape >"$T/page1.txt"
 hdr=$(curl -sfI --max-time 5 "http://127.0.0.1:$PPORT/metrics" | tr -d '\r')
@@ -91,9 +91,9 @@ usage=$(page_sample container_memory_usage_bytes "$LBL")
 ok "memory usage >= working set in the same reading ($usage)" python3 -c "import sys; sys.exit(not float('$usage') >= float('$mem'))"
 cpu1=$(sample container_cpu_usage_seconds_total "$LBL")
 grows() { c=$(sample container_cpu_usage_seconds_total "$LBL"); python3 -c "import sys; sys.exit(not float('$c') > float('$cpu1'))"; }
-ok "the cpu counter grows (from $cpu1)" wait_for 100 grows
+ok "the cpu counter grows (from $cpu1)" wait_for 30 grows
 ok "container_start_time_seconds is set" has_sample container_start_time_seconds "$LBL"
-ok "ECS CPUUtilization of the task" wait_for 100 has_sample ecs_task_cpu_utilization_percent "task=\"$TASK\""
+ok "ECS CPUUtilization of the task" wait_for 30 has_sample ecs_task_cpu_utilization_percent "task=\"$TASK\""
 mu=$(sample ecs_task_memory_utilization_percent "task=\"$TASK\"")
 ok "ECS MemoryUtilization of the task is a percent of 128 MiB ($mu)" \
     python3 -c "import sys; v=float('$mu'); sys.exit(not 0 < v < 100 and abs(v - float('$mem')/(128*1048576)*100) < 5)"
@@ -103,7 +103,7 @@ is "the service's desired count" "$(sample ecs_service_desired_tasks "service=\"
 is "berth_tasks{state=RUNNING}" "$(sample berth_tasks 'state="RUNNING"')" 1
 ok "API requests by action" has_sample berth_api_requests_total 'action="CreateService",error="none"'
 ecs describe-services --services nosuch-x --cluster nosuch >/dev/null
-ok "and by error" wait_for 50 has_sample berth_api_requests_total 'action="DescribeServices",error="ClusterNotFoundException"'
+ok "and by error" wait_for 10 has_sample berth_api_requests_total 'action="DescribeServices",error="ClusterNotFoundException"'
 is "an unknown path is 404" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PPORT/nope")" 404
 is "POST is 405" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PPORT/metrics")" 405
 
@@ -125,13 +125,13 @@ start_bg prometheus prometheus --config.file="$T/prom/prometheus.yml" \
 PROM_PID=$LAST_PID
 q() { curl -sf --max-time 5 "http://127.0.0.1:$QPORT/api/v1/$1"; }
 target_up() { q targets | jpath 'd["data"]["activeTargets"][0]["health"]' | grep -qx up; }
-ok "Prometheus' target is up" wait_for 300 target_up
+ok "Prometheus' target is up" wait_for 60 target_up
 [ "$(q targets | jpath 'd["data"]["activeTargets"][0]["health"]')" = up ] ||
     diag "$(q targets)"
 has_series() { q 'query?query=container_memory_working_set_bytes' |
     jpath '[r["metric"] for r in d["data"]["result"] if r["metric"].get("task") == "'"$TASK"'" and r["metric"].get("service") == "web"][0]["cluster"]' |
     grep -qx "$CLUSTER"; }
-ok "its query returns the task's container_memory_working_set_bytes" wait_for 300 has_series
+ok "its query returns the task's container_memory_working_set_bytes" wait_for 60 has_series
 kill "$PROM_PID" 2>/dev/null
 wait "$PROM_PID" 2>/dev/null
 
@@ -151,16 +151,25 @@ print("holding", flush=True)
 time.sleep(60)
 PY
 SLOW=$LAST_PID
-wait_for 50 grep -q holding "$T/slow.log"
+wait_for 10 grep -q holding "$T/slow.log"
 api_ok() { ecs list-services | grep -q '"serviceArns"'; }
 ok "with 20 stuck scrape connections the API answers" api_ok
-ok "the endpoint serves again once they time out" wait_for 100 scrape
-# own_ge NAME N: the unlabelled sample NAME is at least N.
-own_ge() { v=$(scrape | awk -v n="$1" '$1 == n {print $2}'); [ -n "$v" ] && python3 -c "import sys; sys.exit(not float('$v') >= $2)"; }
-ok "the timeouts are counted (berth_prometheus_timeouts_total)" wait_for 50 own_ge berth_prometheus_timeouts_total 1
+ok "the endpoint serves again once they time out" wait_for 20 scrape
+# own_ge NAME N: the plugin's sample NAME (labelled plugin=...) is at least N.
+own_ge() { v=$(scrape | awk -v n="$1" 'index($1, n "{") == 1 || $1 == n {print $2}' | head -1)
+           [ -n "$v" ] && python3 -c "import sys; sys.exit(not float('$v') >= $2)"; }
+ok "the timeouts are counted (berth_prometheus_timeouts_total)" wait_for 10 own_ge berth_prometheus_timeouts_total 1
 ok "connections past max-connections were refused (berth_prometheus_refused_total)" \
-    wait_for 50 own_ge berth_prometheus_refused_total 1
+    wait_for 10 own_ge berth_prometheus_refused_total 1
 kill "$SLOW" 2>/dev/null
+
+# --- a stopped task's series go away (the agent's series do not grow with
+#     task churn).
+ecs update-service --service web --desired-count 0 >/dev/null
+gone() { p=$(scrape) && ! printf "%s" "$p" | grep -q "id=\"$CID\""; }
+ok "once the task stops, its container series are dropped" wait_for 120 gone
+task_gone() { p=$(scrape) && ! printf "%s" "$p" | grep -q "^ecs_task_cpu_utilization_percent{[^}]*task=\"$TASK\""; }
+ok "and its ecs_task_* series" task_gone
 
 ok "berthd stops" stop_berthd
 is "exit status 0" "$BERTHD_STATUS" 0

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/collect.h"
+#include "agent/metrics.h"
 #include "engine.h"
 #include "tests/lib/tap.h"
 
@@ -154,8 +155,43 @@ static void test_podman_cpu(void)
     ok(collect_cpu_cores(&a, &b) < 0, "counter reset: no figure");
 }
 
+/* The metrics store drops the series of a container or task that is gone
+ * (what collect's sweep asks of it), keeping the rest in order. */
+static void test_forget(void)
+{
+    struct metrics *m = metrics_new();
+    const char *ids[2] = {"abc123", "def456"};
+    struct berth_label tl = {"task", L.task};
+    struct berth_metric tm = {.name = "ecs_task_cpu_utilization_percent", .help = "x",
+                              .type = BERTH_METRIC_GAUGE, .value = 5, .labels = &tl, .n_labels = 1};
+    char err[128];
+    size_t n;
+
+    for (int k = 0; k < 2; k++) {
+        const struct berth_label l[] = {{"id", ids[k]}, {"task", L.task}};
+        struct berth_metric x = {.name = "container_memory_rss", .help = "h",
+                                 .type = BERTH_METRIC_GAUGE, .value = k, .labels = l, .n_labels = 2};
+        metrics_record(m, &x, 1, err, sizeof err);
+    }
+    metrics_record(m, &tm, 1, err, sizeof err);
+    metrics_all(m, &n);
+    ok(n == 3, "three series recorded");
+    ok(metrics_forget(m, "id", "abc123") == 1, "forget id=abc123 drops its one series");
+    const struct berth_metric *v = metrics_all(m, &n);
+    ok(n == 2 && v[0].value == 1 && strcmp(v[1].name, "ecs_task_cpu_utilization_percent") == 0,
+       "the others stay, in order");
+    ok(metrics_forget(m, "task", L.task) == 2, "forget task= drops the task's series");
+    metrics_all(m, &n);
+    ok(n == 0 && metrics_forget(m, "id", "zzz") == 0, "nothing left; forgetting nothing is 0");
+    metrics_record(m, &tm, 1, err, sizeof err);
+    metrics_all(m, &n);
+    ok(n == 1, "recording again after a forget works");
+    metrics_free(m);
+}
+
 int main(void)
 {
+    test_forget();
     srcdir = getenv("top_srcdir");
     if (!srcdir)
         srcdir = ".";
