@@ -137,7 +137,8 @@ wait "$PROM_PID" 2>/dev/null
 
 # --- clients that connect and never send, and one that sends and never
 #     reads: the agent goes on (the API answers) and the endpoint recovers.
-start_bg slow python3 - "$PPORT" <<'PY'
+# (A file, not stdin: a background command's stdin is /dev/null.)
+cat >"$T/slow.py" <<'PY'
 import socket, sys, time
 held = []
 for i in range(20):
@@ -150,8 +151,9 @@ for i in range(20):
 print("holding", flush=True)
 time.sleep(60)
 PY
+start_bg slow python3 "$T/slow.py" "$PPORT"
 SLOW=$LAST_PID
-wait_for 10 grep -q holding "$T/slow.log"
+ok "the stuck clients are connected" wait_for 10 grep -q holding "$T/slow.log"
 api_ok() { ecs list-services | grep -q '"serviceArns"'; }
 ok "with 20 stuck scrape connections the API answers" api_ok
 ok "the endpoint serves again once they time out" wait_for 20 scrape
