@@ -194,6 +194,7 @@ agent_api_open(struct agent *a, struct conf_errors *errs)
         a->api = NULL;
         return -1;
     }
+    api_set_observer(a->api, agent_api_observed, a);
     return 0;
 }
 

@@ -44,6 +44,7 @@ struct agent {
     struct services *services; /* the service scheduler */
     struct registry *registry; /* the live view, fed by the scheduler */
     struct lb *lb;             /* the proxy (lb/), or NULL */
+    struct collect *collect;   /* container stats and ECS figures (collect.h) */
 
     struct plugin **plugins; /* running, in conf order */
     size_t n_plugins;
@@ -103,5 +104,7 @@ void agent_tasks_free(struct agent *a);
 /* Applies [agent] services-dir (services_dir.h): at start, once the
  * scheduler and the API are up, and after each reload. */
 void agent_services_dir_apply(struct agent *a);
+/* The API's observer (api_set_observer): counts requests for the metrics. */
+void agent_api_observed(void *agent, const char *action, const char *error_type);
 
 #endif

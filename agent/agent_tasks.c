@@ -10,7 +10,9 @@
 #include "agent/agent.h"
 #include "agent/api/actions.h"
 #include "agent/clock.h"
+#include "agent/collect.h"
 #include "agent/conf.h"
+#include "agent/host.h"
 #include "agent/log.h"
 #include "agent/metadata.h"
 #include "agent/plugin_host.h"
@@ -71,6 +73,23 @@ static struct plugin *chosen_runtime(struct agent *a, const char **why)
     return NULL;
 }
 
+static void collect_emit(void *arg, const struct berth_metric *m)
+{
+    host_metric(arg, m->name, m->help, m->type, m->value, m->labels, m->n_labels);
+}
+
+static void collect_forget(void *arg, const char *name, const char *value)
+{
+    host_metrics_forget(arg, name, value);
+}
+
+void agent_api_observed(void *arg, const char *action, const char *error_type)
+{
+    struct agent *a = arg;
+    if (a->collect)
+        collect_api_request(a->collect, action, error_type);
+}
+
 void agent_tasks_sync_runtime(struct agent *a)
 {
     const char *why;
@@ -78,6 +97,8 @@ void agent_tasks_sync_runtime(struct agent *a)
 
     if (!a->tasks)
         return;
+    if (a->collect) /* called at start and after each reload */
+        collect_set_interval(a->collect, a->conf->agent.metrics_interval_ms);
     p = chosen_runtime(a, &why);
     cur = runtime_plugin(tasks_runtime(a->tasks));
     if (why)
@@ -210,6 +231,11 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
         return -1;
     }
     services_set_registry(a->services, a->registry);
+    if (!(a->collect = collect_new(a->loop, a->tasks, a->services, a->conf->agent.cluster,
+                                   collect_emit, collect_forget, a->host))) {
+        conf_errors_add(errs, "out of memory");
+        return -1;
+    }
     x->services = a->services;
     x->active_services = cluster_services;
     x->services_arg = a->services;
@@ -220,6 +246,8 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
 void agent_tasks_free(struct agent *a)
 {
     agent_modules_stop(a); /* the data planes read the registry */
+    collect_free(a->collect); /* before the tasks and services it reads */
+    a->collect = NULL;
     services_free(a->services);
     a->services = NULL;
     registry_free(a->registry); /* after every reader: data planes stop first */

@@ -553,6 +553,12 @@ host_metric(struct host *h, const char *name, const char *help,
 }
 
 void
+host_metrics_forget(struct host *h, const char *name, const char *value)
+{
+    metrics_forget(h->metrics, name, value);
+}
+
+void
 host_export_metrics(struct host *h)
 {
     size_t n;

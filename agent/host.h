@@ -56,6 +56,9 @@ void host_export_metrics(struct host *h);
 /* (Re)arms the export timer; 0 disables it. */
 void host_set_export_interval(struct host *h, uint64_t ms);
 
+/* Drops the agent's series labelled name=value (metrics_forget). */
+void host_metrics_forget(struct host *h, const char *name, const char *value);
+
 /* Records an agent metric; errors are logged. */
 void host_metric(struct host *h, const char *name, const char *help,
                  enum berth_metric_type type, double value,

@@ -189,6 +189,26 @@ oom:
     return -1;
 }
 
+size_t
+metrics_forget(struct metrics *m, const char *name, const char *value)
+{
+    size_t j = 0, dropped = 0;
+
+    for (size_t i = 0; i < m->n; i++) {
+        const char *v = label_value(&m->series[i].m, name);
+        if (v && strcmp(v, value) == 0) {
+            series_clear(&m->series[i]);
+            dropped++;
+            continue;
+        }
+        m->series[j] = m->series[i];
+        m->view[j] = m->view[i];
+        j++;
+    }
+    m->n = j;
+    return dropped;
+}
+
 const struct berth_metric *
 metrics_all(const struct metrics *m, size_t *n)
 {

@@ -21,6 +21,10 @@ void metrics_free(struct metrics *m);
 int metrics_record(struct metrics *m, const struct berth_metric *s,
                    uint64_t now_ms, char *err, size_t errlen);
 
+/* Drops every series with label name=value (a container or task that is
+ * gone), keeping the others' order; returns how many. */
+size_t metrics_forget(struct metrics *m, const char *name, const char *value);
+
 /* Every series, in first-recorded order; valid until the next record. */
 const struct berth_metric *metrics_all(const struct metrics *m, size_t *n);
 

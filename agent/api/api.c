@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,12 +49,17 @@ struct api {
     struct http_listener *next_unix_l, *next_tcp_l;
     struct action_table *tables;
     size_t n_tables;
+    api_observer_fn observer; /* each answered call (metrics) */
+    void *observer_arg;
 };
 
 struct api_call {
     struct http_exchange *x;
     void *ctx;
     char action[96];
+    bool known;  /* action is a registered one */
+    api_observer_fn observer; /* copied: a call may outlive its api */
+    void *observer_arg;
     char request_id[37];
     char peer[80];
     char key_id[64];
@@ -189,6 +195,8 @@ finish(struct api_call *c, int status, const char *body, const char *error_type)
              log_quote(q, sizeof(q), c->action[0] ? c->action : "-"), status, ms, c->peer,
              c->request_id, c->key_id[0] ? " key=" : "", c->key_id,
              error_type ? " error=" : "", error_type ? error_type : "");
+    if (c->observer)
+        c->observer(c->observer_arg, c->known ? c->action : NULL, error_type);
     if (gone)
         log_info("api.reply.dropped", "request_id=%s reason=\"client gone\"", c->request_id);
     http_reply(c->x, status, h, 2, body, strlen(body));
@@ -322,6 +330,8 @@ on_request(void *arg, struct http_exchange *x, struct http_request *req)
     }
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
     c->x = x;
+    c->observer = api->observer;
+    c->observer_arg = api->observer_arg;
     uuid4(c->request_id);
     snprintf(c->peer, sizeof(c->peer), "%s", req->peer);
     target = http_header_get(req, "X-Amz-Target");
@@ -359,6 +369,7 @@ on_request(void *arg, struct http_exchange *x, struct http_request *req)
         api_fail(c, "UnknownOperationException", "unknown operation %.100s", c->action);
         return;
     }
+    c->known = true;
     ct = http_header_get(req, "Content-Type");
     if (!json_content_type(ct)) {
         api_fail(c, "SerializationException",
@@ -567,4 +578,11 @@ api_reload_abort(struct api *api)
     api->next_unix_l = api->next_tcp_l = NULL;
     settings_free(&api->next);
     api->prepared = 0;
+}
+
+void
+api_set_observer(struct api *api, api_observer_fn fn, void *arg)
+{
+    api->observer = fn;
+    api->observer_arg = arg;
 }

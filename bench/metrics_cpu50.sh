@@ -1,0 +1,54 @@
+# metrics_cpu50.sh: berthd's CPU with 50 running busybox tasks on dockerd, with the
+# prometheus sink scraped every second, at metrics-interval 10s and 1s.
+# Not a test (it asserts nothing): run from a build dir as
+#   top_srcdir=SRC top_builddir=. bash SRC/bench/metrics_cpu50.sh
+. "$top_srcdir/tests/lib/functions.sh"
+. "$top_srcdir/tests/lib/engines.sh"
+start_engine docker || exit 1
+build_busybox_image docker berth-test/busybox:1 || exit 1
+SOCK=$(engine_sock docker)
+PPORT=$(free_port)
+CLUSTER=cpu50-$$
+conf() {
+write_conf "$T/berth.conf" <<EOF2
+[tasks]
+host-port-range = 47000-47999
+
+[plugin docker]
+socket = $SOCK
+
+[plugin prometheus]
+port = $PPORT
+EOF2
+sed -i "s/^cluster = test$/cluster = $CLUSTER/; s/^metrics-interval = .*/metrics-interval = $1/" "$T/berth.conf"
+}
+cleanup_engine() { remove_cluster docker "$CLUSTER"; }
+on_exit cleanup_engine
+api() { curl -s --unix-socket "$T/api.sock" -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
+    -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://x/; }
+conf 10s
+start_berthd "$T/berth.conf" || { echo start failed; exit 1; }
+wait_log 300 'event=tasks.reconciled'
+api RegisterTaskDefinition '{"family":"idle","containerDefinitions":[{"name":"app","image":"berth-test/busybox:1","memory":8,"command":["sleep","3600"]}]}' >/dev/null
+for i in 1 2 3 4 5; do api RunTask '{"taskDefinition":"idle","count":10}' >/dev/null; done
+nrun() { api ListTasks '{"desiredStatus":"RUNNING"}' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["taskArns"]))'; }
+running50() { [ "$(scrape_count)" -ge 50 ]; }
+scrape_count() { curl -s "http://127.0.0.1:$PPORT/metrics" | awk '$1 ~ /^berth_tasks/ && /RUNNING/ {print $2}'; }
+wait_for 3000 running50 || { echo "not 50 running: $(scrape_count)"; }
+echo "running: $(scrape_count)"
+ticks() { awk '{print $14 + $15}' /proc/$BERTHD_PID/stat; }
+measure() { # SECONDS
+    t0=$(ticks); s0=$(date +%s.%N)
+    end=$(( $(date +%s) + $1 ))
+    while [ "$(date +%s)" -lt "$end" ]; do curl -s -o /dev/null "http://127.0.0.1:$PPORT/metrics"; sleep 1; done
+    t1=$(ticks); s1=$(date +%s.%N)
+    python3 -c "import os; t=($t1-$t0)/os.sysconf('SC_CLK_TCK'); w=$s1-$s0; print('cpu %.2fs over %.0fs wall = %.2f%% of one core' % (t, w, 100*t/w))"
+}
+echo "metrics-interval 10s: $(measure 30)"
+sed -i "s/^metrics-interval = .*/metrics-interval = 1s/" "$T/berth.conf"
+reload
+sleep 3
+echo "metrics-interval 1s: $(measure 30)"
+echo "series: $(curl -s "http://127.0.0.1:$PPORT/metrics" | grep -vc '^#') bytes: $(curl -s "http://127.0.0.1:$PPORT/metrics" | wc -c)"
+api ListTasks '{}' | python3 -c 'import json,sys; [print(a) for a in json.load(sys.stdin)["taskArns"]]' | while read -r a; do api StopTask "{\"task\":\"$a\"}" >/dev/null; done
+stop_berthd
