@@ -103,7 +103,7 @@ def decode(body, op_model):
     for k in one:
         if k not in known and not k.startswith("MetricData.member."):
             return ns, metrics, "unknown parameter " + k
-    expected = sum(1 + 4 + 2 * len(m["dimensions"]) for m in metrics) + 2
+    expected = sum(4 + 2 * len(m["dimensions"]) for m in metrics) + 2
     if len(one) != expected + (1 if ns is not None else 0):
         return ns, metrics, "members not numbered 1..N without gaps"
     if len(metrics) > 1000:
