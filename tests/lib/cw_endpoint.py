@@ -33,7 +33,6 @@ import botocore.validate
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-SIGN_LOCK = threading.Lock()
 STATE = {"n": 0}
 STATE_LOCK = threading.Lock()
 
@@ -51,13 +50,13 @@ def resign(args, creds, method, url, headers, body):
     keep = {k: v for k, v in headers.items() if k.lower() in signed}
     req = AWSRequest(method=method, url=url, headers=keep, data=body)
     auth = botocore.auth.SigV4Auth(creds, "monitoring", args.region)
-    with SIGN_LOCK:  # get_current_datetime is module state
-        saved = botocore.auth.get_current_datetime
-        botocore.auth.get_current_datetime = lambda: when
-        try:
-            auth.add_auth(req)
-        finally:
-            botocore.auth.get_current_datetime = saved
+    # add_auth() reads the clock (utcnow in older botocore): run its steps
+    # with the request's own X-Amz-Date instead.
+    req.context["timestamp"] = when.strftime(botocore.auth.SIGV4_TIMESTAMP)
+    auth._modify_request_before_signing(req)
+    cr = auth.canonical_request(req)
+    sig = auth.signature(auth.string_to_sign(req, cr), req)
+    auth._inject_signature_to_request(req, sig)
     return req.headers["Authorization"]
 
 
