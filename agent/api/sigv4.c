@@ -10,15 +10,12 @@
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include "agent/api/sigv4.h"
 #include "agent/ini.h"
 #include "agent/log.h"
 
-#define ALGORITHM "AWS4-HMAC-SHA256"
+#define ALGORITHM SIGV4_ALGORITHM
 
 struct sigv4_key {
     char *profile;
@@ -32,43 +29,6 @@ struct sigv4_creds {
     struct sigv4_key *keys;
     size_t n;
 };
-
-/* ---- small string builder ---- */
-
-struct sb {
-    char *s;
-    size_t len, cap;
-};
-
-static void
-sb_add(struct sb *b, const char *p, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *g = realloc(b->s, cap);
-        if (!g)
-            abort();
-        b->s = g;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, p, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void
-sb_str(struct sb *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void
-sb_chr(struct sb *b, char c)
-{
-    sb_add(b, &c, 1);
-}
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...) BERTH_PRINTF(3, 4);
@@ -266,195 +226,6 @@ creds_secret(const struct sigv4_creds *c, const char *id)
     return NULL;
 }
 
-/* ---- hashing ---- */
-
-static void
-hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[d[i] >> 4];
-        out[2 * i + 1] = digits[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-void
-sigv4_sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(data, len, md);
-    hex(md, sizeof(md), out);
-}
-
-static void
-hmac(const void *key, size_t klen, const char *msg, unsigned char out[32])
-{
-    unsigned int n = 32;
-    HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg, strlen(msg), out, &n);
-}
-
-/* ---- canonical request ---- */
-
-static int
-unreserved(unsigned char ch)
-{
-    return isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~';
-}
-
-static void
-uri_encode(struct sb *b, const char *s, size_t n, int keep_slash)
-{
-    char esc[4];
-
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (unreserved(ch) || (keep_slash && ch == '/')) {
-            sb_chr(b, (char)ch);
-        } else {
-            snprintf(esc, sizeof(esc), "%%%02X", ch);
-            sb_add(b, esc, 3);
-        }
-    }
-}
-
-/* Removes "." and ".." and empty segments, as botocore and the AWS
- * services normalise a path before encoding it. */
-static void
-canonical_uri(struct sb *b, const char *path, size_t n)
-{
-    const char **seg = calloc(n + 1, sizeof(*seg));
-    size_t *len = calloc(n + 1, sizeof(*len));
-    size_t ns = 0, i = 0;
-
-    if (!seg || !len)
-        abort();
-    while (i < n) {
-        size_t j = i;
-        while (j < n && path[j] != '/')
-            j++;
-        size_t l = j - i;
-        if (l == 2 && path[i] == '.' && path[i + 1] == '.') {
-            if (ns)
-                ns--;
-        } else if (l > 0 && !(l == 1 && path[i] == '.')) {
-            seg[ns] = path + i;
-            len[ns++] = l;
-        }
-        i = j + 1;
-    }
-    sb_chr(b, '/');
-    for (i = 0; i < ns; i++) {
-        if (i)
-            sb_chr(b, '/');
-        uri_encode(b, seg[i], len[i], 0);
-    }
-    if (ns && n && path[n - 1] == '/')
-        sb_chr(b, '/');
-    free(seg);
-    free(len);
-}
-
-static int
-hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Decodes %XX and '+' (a space, as form encoding sends it), then encodes
- * again the AWS way, so every client spelling gives the same text. */
-static char *
-requery(const char *s, size_t n)
-{
-    struct sb dec = {0}, enc = {0};
-
-    sb_add(&dec, "", 0);
-    for (size_t i = 0; i < n; i++) {
-        int h, l;
-        if (s[i] == '%' && i + 2 < n &&
-            (h = hexval(s[i + 1])) >= 0 && (l = hexval(s[i + 2])) >= 0) {
-            sb_chr(&dec, (char)(h * 16 + l));
-            i += 2;
-        } else {
-            sb_chr(&dec, s[i] == '+' ? ' ' : s[i]);
-        }
-    }
-    sb_add(&enc, "", 0);
-    uri_encode(&enc, dec.s, dec.len, 0);
-    free(dec.s);
-    return enc.s;
-}
-
-struct qpair {
-    char *k, *v;
-};
-
-static int
-qpair_cmp(const void *a, const void *b)
-{
-    const struct qpair *x = a, *y = b;
-    int r = strcmp(x->k, y->k);
-    return r ? r : strcmp(x->v, y->v);
-}
-
-static void
-canonical_query(struct sb *b, const char *q)
-{
-    struct qpair *v = NULL;
-    size_t n = 0;
-
-    while (q && *q) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', len);
-        struct qpair *g = realloc(v, (n + 1) * sizeof(*v));
-        if (!g)
-            abort();
-        v = g;
-        v[n].k = requery(q, eq ? (size_t)(eq - q) : len);
-        v[n].v = eq ? requery(eq + 1, len - (size_t)(eq - q) - 1) : requery("", 0);
-        n++;
-        q = amp ? amp + 1 : NULL;
-    }
-    if (n)
-        qsort(v, n, sizeof(*v), qpair_cmp);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            sb_chr(b, '&');
-        sb_str(b, v[i].k);
-        sb_chr(b, '=');
-        sb_str(b, v[i].v);
-        free(v[i].k);
-        free(v[i].v);
-    }
-    free(v);
-}
-
-/* Trimall: no space before or after, runs of spaces as one. */
-static void
-header_value(struct sb *b, const char *v)
-{
-    int space = 0, any = 0;
-
-    for (; *v; v++) {
-        if (*v == ' ' || *v == '\t') {
-            space = 1;
-            continue;
-        }
-        if (space && any)
-            sb_chr(b, ' ');
-        space = 0;
-        any = 1;
-        sb_chr(b, *v);
-    }
-}
-
 /* ---- the Authorization header ---- */
 
 struct auth {
@@ -561,14 +332,6 @@ parse_amz_date(const char *s, time_t *out)
     return 0;
 }
 
-static void
-fmt_amz_date(time_t t, char out[17])
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
-}
-
 const char *
 sigv4_error_type(enum sigv4_rc rc)
 {
@@ -593,10 +356,9 @@ sigv4_verify(const struct sigv4_creds *c, const struct http_request *req,
     const char *content_sha = http_header_get(req, "X-Amz-Content-Sha256");
     const char *secret, *q;
     struct auth a;
-    struct sb cr = {0}, sts = {0};
-    char body_hash[65], cr_hash[65], want[65], *kdate;
-    size_t kdate_len;
-    unsigned char k1[32], k2[32], k3[32], k4[32], sig[32];
+    struct sigv4_header *hv;
+    char body_hash[65], cr_hash[65], want[65], *cr, *sts;
+    unsigned char key[32];
     time_t t;
     enum sigv4_rc rc;
 
@@ -654,16 +416,16 @@ sigv4_verify(const struct sigv4_creds *c, const struct http_request *req,
     }
     if (t < now - SIGV4_MAX_SKEW) {
         char lo[17], nw[17];
-        fmt_amz_date(now - SIGV4_MAX_SKEW, lo);
-        fmt_amz_date(now, nw);
+        sigv4_amz_date(now - SIGV4_MAX_SKEW, lo);
+        sigv4_amz_date(now, nw);
         seterr(msg, msglen, "Signature expired: %s is now earlier than %s (%s - 15 min.)",
                amz_date, lo, nw);
         return SIGV4_EXPIRED;
     }
     if (t > now + SIGV4_MAX_SKEW) {
         char hi[17], nw[17];
-        fmt_amz_date(now + SIGV4_MAX_SKEW, hi);
-        fmt_amz_date(now, nw);
+        sigv4_amz_date(now + SIGV4_MAX_SKEW, hi);
+        sigv4_amz_date(now, nw);
         seterr(msg, msglen, "Signature not yet current: %s is still later than %s "
                "(%s + 15 min.)", amz_date, hi, nw);
         return SIGV4_EXPIRED;
@@ -675,69 +437,27 @@ sigv4_verify(const struct sigv4_creds *c, const struct http_request *req,
         return SIGV4_BAD_SIGNATURE;
     }
 
-    /* The canonical request. */
-    sb_str(&cr, req->method);
-    sb_chr(&cr, '\n');
-    q = strchr(req->target, '?');
-    canonical_uri(&cr, req->target, q ? (size_t)(q - req->target) : strlen(req->target));
-    sb_chr(&cr, '\n');
-    canonical_query(&cr, q ? q + 1 : NULL);
-    sb_chr(&cr, '\n');
-    for (const char *p = a.signed_headers; *p;) {
-        const char *semi = strchr(p, ';');
-        size_t len = semi ? (size_t)(semi - p) : strlen(p);
-        int first = 1;
-        sb_add(&cr, p, len);
-        sb_chr(&cr, ':');
-        for (size_t i = 0; i < req->n_headers; i++) {
-            if (strlen(req->headers[i].name) != len ||
-                strncasecmp(req->headers[i].name, p, len) != 0)
-                continue;
-            if (!first)
-                sb_chr(&cr, ',');
-            header_value(&cr, req->headers[i].value);
-            first = 0;
-        }
-        sb_chr(&cr, '\n');
-        if (!semi)
-            break;
-        p = semi + 1;
-    }
-    sb_chr(&cr, '\n');
-    sb_str(&cr, a.signed_headers);
-    sb_chr(&cr, '\n');
-    sb_str(&cr, content_sha ? content_sha : body_hash);
-    sigv4_sha256_hex(cr.s, cr.len, cr_hash);
-
-    /* The string to sign, and the key derived for the scope. */
-    sb_str(&sts, ALGORITHM "\n");
-    sb_str(&sts, amz_date);
-    sb_chr(&sts, '\n');
-    sb_str(&sts, a.date);
-    sb_chr(&sts, '/');
-    sb_str(&sts, a.region);
-    sb_chr(&sts, '/');
-    sb_str(&sts, a.service);
-    sb_str(&sts, "/aws4_request\n");
-    sb_str(&sts, cr_hash);
-    kdate_len = strlen(secret) + 4;
-    if (!(kdate = malloc(kdate_len + 1)))
+    /* The canonical request, the string to sign, the key for the scope. */
+    if (!(hv = calloc(req->n_headers ? req->n_headers : 1, sizeof(*hv))))
         abort();
-    memcpy(kdate, "AWS4", 4);
-    memcpy(kdate + 4, secret, kdate_len - 4 + 1);
-    hmac(kdate, kdate_len, a.date, k1);
-    OPENSSL_cleanse(kdate, kdate_len);
-    free(kdate);
-    hmac(k1, 32, a.region, k2);
-    hmac(k2, 32, a.service, k3);
-    hmac(k3, 32, "aws4_request", k4);
-    hmac(k4, 32, sts.s, sig);
-    hex(sig, 32, want);
-    OPENSSL_cleanse(k1, 32);
-    OPENSSL_cleanse(k4, 32);
+    for (size_t i = 0; i < req->n_headers; i++) {
+        hv[i].name = req->headers[i].name;
+        hv[i].value = req->headers[i].value;
+    }
+    q = strchr(req->target, '?');
+    cr = sigv4_canonical_request(req->method, req->target,
+                                 q ? (size_t)(q - req->target) : strlen(req->target),
+                                 q ? q + 1 : NULL, hv, req->n_headers, a.signed_headers,
+                                 content_sha ? content_sha : body_hash);
+    free(hv);
+    sigv4_sha256_hex(cr, strlen(cr), cr_hash);
+    sts = sigv4_string_to_sign(amz_date, a.date, a.region, a.service, cr);
+    sigv4_signing_key(secret, a.date, a.region, a.service, key);
+    sigv4_signature(key, sts, want);
+    OPENSSL_cleanse(key, sizeof(key));
     log_debug("api.sigv4.canonical", "key=%s hash=%s", a.key_id, cr_hash);
-    free(cr.s);
-    free(sts.s);
+    free(cr);
+    free(sts);
 
     if (strlen(a.signature) != 64 || CRYPTO_memcmp(a.signature, want, 64) != 0) {
         seterr(msg, msglen, "The request signature we calculated does not match the "

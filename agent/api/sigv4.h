@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "agent/api/http_server.h"
+#include "common/sigv4_sign.h"
 
 #define SIGV4_MAX_SKEW 900 /* seconds */
 
@@ -59,9 +60,5 @@ enum sigv4_rc sigv4_verify(const struct sigv4_creds *c, const struct http_reques
 
 /* The AWS error type of a result ("InvalidSignatureException"...). */
 const char *sigv4_error_type(enum sigv4_rc rc);
-
-/* Helpers shared with the tests: lower-case hex SHA-256 of data (out: 65
- * bytes). */
-void sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 
 #endif
