@@ -1110,6 +1110,38 @@ static void on_list(void *arg, enum berth_rt_code code,
     step_all(m);
 }
 
+/* The engine went down: an engine shutting down (dockerd without
+ * live-restore) stops its containers first, and their exits arrive as
+ * ordinary events just before the stream breaks.  A task stopped that way
+ * (its essential container exited within its stop timeout and a margin
+ * before now) is told so rather than left with a bare "exited". */
+static void blame_engine_stop(struct tasks *m)
+{
+    static const char plain[] = "Essential container in task exited";
+    int64_t now = clock_wall_ms();
+
+    for (size_t k = 0; k < m->n; k++) {
+        struct task *t = m->v[k];
+        int64_t window = 5000;
+        if (t->desired_status != TASK_STOPPED || !t->stop_code || !t->stopped_reason ||
+            strcmp(t->stop_code, STOP_ESSENTIAL_EXITED) != 0 ||
+            strcmp(t->stopped_reason, plain) != 0)
+            continue;
+        for (size_t i = 0; i < t->n_containers; i++)
+            if (t->td->containers[i].stop_timeout * 1000 + 5000 > window)
+                window = t->td->containers[i].stop_timeout * 1000 + 5000;
+        if (now - t->stopping_at_ms > window)
+            continue;
+        task_set_str(&t->stopped_reason,
+                     "Essential container in task exited while the engine was stopping");
+        for (size_t i = 0; i < t->n_containers; i++)
+            if (t->containers[i].status == CTR_STOPPED && !t->containers[i].reason)
+                task_set_str(&t->containers[i].reason, "Exited while the engine was stopping");
+        log_info("task.engine_stopped_it", "task=%s", t->id);
+        persist(t);
+    }
+}
+
 static void on_event(void *arg, const struct berth_runtime_event *ev)
 {
     struct tasks *m = arg;
@@ -1127,6 +1159,7 @@ static void on_event(void *arg, const struct berth_runtime_event *ev)
         snprintf(m->down_msg, sizeof m->down_msg, "%s",
                  ev->detail && *ev->detail ? ev->detail
                                            : runtime_unavailable(m->rt));
+        blame_engine_stop(m);
         step_all(m);
         return;
     case BERTH_RT_EV_ENGINE_UP:
