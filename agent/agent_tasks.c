@@ -43,6 +43,7 @@ static void tasks_conf_from(const struct conf *c, struct tasks_conf *tc)
     tc->n_reserved_ports = c->tasks.n_reserved;
     tc->start_timeout_ms = c->tasks.start_timeout_ms;
     tc->retention_ms = c->tasks.retention_ms;
+    tc->cleanup_ms = c->tasks.cleanup_ms;
     tc->metadata_port = c->metadata.enabled ? (uint16_t)c->metadata.port : 0;
 }
 

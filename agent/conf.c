@@ -150,6 +150,10 @@ const struct berth_option conf_tasks_options[] = {
     TASKS("stopped-task-retention", BERTH_OPT_DURATION, "1h", retention_ms,
           "How long stopped tasks stay visible to DescribeTasks and "
           "ListTasks; 1m to 30d."),
+    TASKS("cleanup-delay", BERTH_OPT_DURATION, "3h", cleanup_ms,
+          "How long a stopped task's containers (on Podman its pod) stay on "
+          "the engine before they are removed (ECS's "
+          "ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION); 0 to 30d, 0: at once."),
     {NULL, 0, NULL, 0, NULL, 0},
 };
 
@@ -661,6 +665,9 @@ static int check_tasks_key(const char *key, const char *text,
                                     60 * 60 * 1000, err, errlen);
     } else if (strcmp(key, "stopped-task-retention") == 0) {
         return check_duration_range(t->retention_ms, text, 60 * 1000,
+                                    30ULL * 24 * 60 * 60 * 1000, err, errlen);
+    } else if (strcmp(key, "cleanup-delay") == 0) {
+        return check_duration_range(t->cleanup_ms, text, 0,
                                     30ULL * 24 * 60 * 60 * 1000, err, errlen);
     } else if (strcmp(key, "secrets-dir") == 0) {
         if (*text)

@@ -64,6 +64,7 @@ struct conf_tasks {
     int image_healthcheck;
     uint64_t start_timeout_ms;
     uint64_t retention_ms;
+    uint64_t cleanup_ms;
     /* Parsed from the text above. */
     uint16_t port_first, port_last; /* 0, 0: the kernel's range */
     uint16_t *reserved;

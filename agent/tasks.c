@@ -13,6 +13,7 @@
 #include "agent/runtime.h"
 #include "agent/store.h"
 #include "agent/task.h"
+#include "agent/task_cleanup.h"
 #include "agent/taskdef.h"
 #include "agent/tasks.h"
 
@@ -29,6 +30,10 @@ struct tstate {
     int cur;               /* container of the operation in flight */
     ev_timer start_timer;  /* dependsOn wait */
     bool timer_armed;
+    ev_timer cleanup_timer; /* a stopped task's containers are due */
+    bool cleanup_armed;
+    bool clean_now;        /* a new task needs its host ports */
+    bool port_wait_logged;
 };
 
 struct tasks {
@@ -45,6 +50,8 @@ struct tasks {
     bool listing;
     bool engine_down;  /* known down (or no runtime attached) */
     bool quiet;        /* the agent is stopping: touch nothing */
+    bool listed_once;  /* a listing after an ENGINE_UP was answered */
+    const char *catching_up; /* during a listing: while what exits went unseen */
     char down_msg[400];
     ev_timer prune_timer;
     tasks_change_cb on_change;
@@ -53,6 +60,10 @@ struct tasks {
 
 static void step(struct task *t);
 static void step_all(struct tasks *m);
+static bool wait_for_ports(struct task *t);
+static void step_cleanup(struct task *t);
+static void disarm_cleanup_timer(struct task *t);
+static int64_t store_keep_ms(const struct tasks_conf *c);
 
 static struct tstate *TS(const struct task *t)
 {
@@ -404,6 +415,11 @@ static void container_exited(struct task *t, size_t i, bool has_code, int code,
                                  "memory usage");
     else if (why)
         task_set_str(&c->reason, why);
+    else if (ts->m->catching_up && was_running) {
+        char r[200];
+        snprintf(r, sizeof r, "Exited while %s", ts->m->catching_up);
+        task_set_str(&c->reason, r);
+    }
     log_info("container.exited", "task=%s container=%s exit_code=%d oom=%d",
              t->id, c->name, has_code ? code : -1, oom || ts->oom[i]);
     ts->oom[i] = false;
@@ -423,8 +439,14 @@ static void container_exited(struct task *t, size_t i, bool has_code, int code,
             return;
         }
     }
-    if (c->essential)
+    if (c->essential && ts->m->catching_up) {
+        char r[200];
+        snprintf(r, sizeof r, "Essential container in task exited while %s",
+                 ts->m->catching_up);
+        want_stopped(t, STOP_ESSENTIAL_EXITED, r);
+    } else if (c->essential) {
         want_stopped(t, STOP_ESSENTIAL_EXITED, "Essential container in task exited");
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -598,7 +620,15 @@ static void on_removed(void *arg, enum berth_rt_code code, const char *msg)
             t->sandbox_id = NULL;
         }
         persist(t);
-        step(t);
+        if (task_has_leftovers(t)) {
+            step(t);
+            return;
+        }
+        log_info("task.cleaned", "task=%s family=%s", t->id, t->family);
+        if (TS(t)->clean_now) {
+            TS(t)->clean_now = false;
+            step_all(TS(t)->m); /* the tasks waiting for its ports */
+        }
         return;
     }
     log_warn("container.remove_failed", "task=%s code=%s msg=\"%s\"", t->id,
@@ -661,6 +691,12 @@ static void step_run(struct task *t)
     if (t->last_status == TASK_PENDING || t->last_status == TASK_ACTIVATING ||
         t->last_status == TASK_RUNNING) {
         if (!t->sandbox_done) {
+            if (wait_for_ports(t)) {
+                if (!ts->port_wait_logged)
+                    log_info("task.waiting_ports", "task=%s", t->id);
+                ts->port_wait_logged = true;
+                return;
+            }
             char *spec = sandbox_spec_json(t, &so);
             ts->busy = true;
             ts->cur = -1;
@@ -785,23 +821,9 @@ static void step_stop(struct task *t)
         persist(t);
     }
     if (t->last_status == TASK_DEPROVISIONING) {
-        for (size_t i = 0; i < t->n_containers; i++) {
-            struct task_container *c = &t->containers[i];
-            if (!c->created)
-                continue;
-            ts->busy = true;
-            ts->cur = (int)i;
-            if (runtime_remove(m->rt, c->runtime_id, on_removed, t) < 0)
-                ts->busy = false;
-            return;
-        }
-        if (t->sandbox_id) {
-            ts->busy = true;
-            ts->cur = -1;
-            if (runtime_sandbox_remove(m->rt, t->sandbox_id, 1, on_removed, t) < 0)
-                ts->busy = false;
-            return;
-        }
+        /* The containers stay for the cleanup delay (step_cleanup); their
+         * host ports go back to the pool, and a task that is given one
+         * has them removed first (wait_for_ports). */
         release_ports(t);
         set_status(t, TASK_STOPPED);
         t->stopped_at_ms = clock_wall_ms();
@@ -809,15 +831,94 @@ static void step_stop(struct task *t)
     }
 }
 
+static void cleanup_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct task *t = w->data;
+
+    (void)loop;
+    (void)revents;
+    TS(t)->cleanup_armed = false;
+    ev_ref(loop); /* the timer stopped itself: undo its ev_unref */
+    step(t);
+}
+
+static void disarm_cleanup_timer(struct task *t)
+{
+    struct tstate *ts = TS(t);
+
+    if (ts->cleanup_armed) {
+        ev_ref(ts->m->loop);
+        ev_timer_stop(ts->m->loop, &ts->cleanup_timer);
+        ts->cleanup_armed = false;
+    }
+}
+
+/* STOPPED: once the cleanup delay is over (or a new task needs the host
+ * ports), remove the containers, then the sandbox (Podman's pod). */
+static void step_cleanup(struct task *t)
+{
+    struct tstate *ts = TS(t);
+    struct tasks *m = ts->m;
+    int64_t wait = task_cleanup_wait_ms(t, m->c.cleanup_ms, clock_wall_ms(), ts->clean_now);
+
+    if (wait < 0) {
+        disarm_cleanup_timer(t);
+        return;
+    }
+    if (wait > 0) {
+        if (!ts->cleanup_armed) {
+            ev_timer_init(&ts->cleanup_timer, cleanup_timer_cb, (double)wait / 1000.0, 0);
+            ts->cleanup_timer.data = t;
+            ev_timer_start(m->loop, &ts->cleanup_timer);
+            ev_unref(m->loop); /* like the prune timer: it keeps nothing alive */
+            ts->cleanup_armed = true;
+        }
+        return;
+    }
+    disarm_cleanup_timer(t);
+    for (size_t i = 0; i < t->n_containers; i++) {
+        struct task_container *c = &t->containers[i];
+        if (!c->created)
+            continue;
+        ts->busy = true;
+        ts->cur = (int)i;
+        if (runtime_remove(m->rt, c->runtime_id, on_removed, t) < 0)
+            ts->busy = false; /* retried at ENGINE_UP */
+        return;
+    }
+    ts->busy = true;
+    ts->cur = -1;
+    if (runtime_sandbox_remove(m->rt, t->sandbox_id, 1, on_removed, t) < 0)
+        ts->busy = false;
+}
+
+/* PENDING: a stopped task whose leftovers still hold one of t's host ports
+ * (Podman's pod keeps publishing them) is cleaned first; true while t
+ * must wait for that. */
+static bool wait_for_ports(struct task *t)
+{
+    struct tasks *m = TS(t)->m;
+    bool waiting = false;
+
+    for (size_t k = 0; k < m->n; k++) {
+        struct task *old = m->v[k];
+        if (!task_cleanup_blocks(old, t))
+            continue;
+        waiting = true;
+        if (!TS(old)->clean_now) {
+            log_info("task.cleanup_early", "task=%s for=%s reason=\"host port needed\"",
+                     old->id, t->id);
+            TS(old)->clean_now = true;
+            step(old);
+        }
+    }
+    return waiting;
+}
+
 /* Nothing of the task exists on the engine. */
 static bool nothing_created(const struct task *t)
 {
-    if (t->sandbox_id)
-        return false;
-    for (size_t i = 0; i < t->n_containers; i++)
-        if (t->containers[i].created)
-            return false;
-    return true;
+    return !task_has_leftovers(t);
 }
 
 static void step(struct task *t)
@@ -825,8 +926,13 @@ static void step(struct task *t)
     struct tstate *ts = TS(t);
     struct tasks *m = ts->m;
 
-    if (ts->busy || t->last_status == TASK_STOPPED || m->quiet)
+    if (ts->busy || m->quiet)
         return;
+    if (t->last_status == TASK_STOPPED) {
+        if (m->engine_ready)
+            step_cleanup(t);
+        return;
+    }
     if (!m->engine_ready) {
         /* A task that has not begun fails rather than waits on an engine
          * known to be down; one that has begun waits for the engine. */
@@ -840,6 +946,8 @@ static void step(struct task *t)
         step_stop(t);
     else
         step_run(t);
+    if (t->last_status == TASK_STOPPED && !ts->busy && m->engine_ready)
+        step_cleanup(t); /* it just stopped: arm the delay */
 }
 
 static void step_all(struct tasks *m)
@@ -964,10 +1072,13 @@ static void on_list(void *arg, enum berth_rt_code code,
     seen = calloc(m->n * MAX_CONTAINERS + 1, 1);
     if (!seen)
         return;
+    /* Exits found now happened while no event could tell: say so. */
+    m->catching_up = m->listed_once ? "the engine was unreachable (stopped or restarting)"
+                                    : "the agent was not running";
     for (size_t k = 0; k < n; k++) {
         int ci;
         struct task *t = owner(m, &v[k], &ci);
-        if (!t || t->last_status == TASK_STOPPED) {
+        if (!t) {
             remove_orphan(m, &v[k]);
             continue;
         }
@@ -975,6 +1086,8 @@ static void on_list(void *arg, enum berth_rt_code code,
         while (m->v[ti] != t)
             ti++;
         seen[ti * MAX_CONTAINERS + (size_t)ci] = true;
+        if (t->last_status == TASK_STOPPED)
+            continue; /* kept until its cleanup (step_cleanup) */
         bool was_created = t->containers[ci].created;
         apply_state(t, (size_t)ci, &v[k]);
         if (!was_created)
@@ -983,8 +1096,17 @@ static void on_list(void *arg, enum berth_rt_code code,
     }
     for (size_t ti = 0; ti < m->n; ti++) {
         struct task *t = m->v[ti];
-        if (t->last_status == TASK_STOPPED)
+        if (t->last_status == TASK_STOPPED) {
+            bool gone = false;
+            for (size_t i = 0; i < t->n_containers; i++)
+                if (t->containers[i].created && !seen[ti * MAX_CONTAINERS + i]) {
+                    t->containers[i].created = false; /* removed meanwhile */
+                    gone = true;
+                }
+            if (gone)
+                persist(t);
             continue;
+        }
         for (size_t i = 0; i < t->n_containers; i++) {
             struct task_container *c = &t->containers[i];
             if (!c->created || seen[ti * MAX_CONTAINERS + i])
@@ -999,9 +1121,43 @@ static void on_list(void *arg, enum berth_rt_code code,
         persist(t);
     }
     free(seen);
+    m->catching_up = NULL;
+    m->listed_once = true;
     m->engine_ready = true;
     log_info("tasks.reconciled", "containers=%zu tasks=%zu", n, m->n);
     step_all(m);
+}
+
+/* The engine went down: an engine shutting down (dockerd without
+ * live-restore) stops its containers first, and their exits arrive as
+ * ordinary events just before the stream breaks.  A task stopped that way
+ * (its essential container exited within its stop timeout and a margin
+ * before now) is told so rather than left with a bare "exited". */
+static void blame_engine_stop(struct tasks *m)
+{
+    static const char plain[] = "Essential container in task exited";
+    int64_t now = clock_wall_ms();
+
+    for (size_t k = 0; k < m->n; k++) {
+        struct task *t = m->v[k];
+        int64_t window = 5000;
+        if (t->desired_status != TASK_STOPPED || !t->stop_code || !t->stopped_reason ||
+            strcmp(t->stop_code, STOP_ESSENTIAL_EXITED) != 0 ||
+            strcmp(t->stopped_reason, plain) != 0)
+            continue;
+        for (size_t i = 0; i < t->n_containers; i++)
+            if (t->td->containers[i].stop_timeout * 1000 + 5000 > window)
+                window = t->td->containers[i].stop_timeout * 1000 + 5000;
+        if (now - t->stopping_at_ms > window)
+            continue;
+        task_set_str(&t->stopped_reason,
+                     "Essential container in task exited while the engine was stopping");
+        for (size_t i = 0; i < t->n_containers; i++)
+            if (t->containers[i].status == CTR_STOPPED && !t->containers[i].reason)
+                task_set_str(&t->containers[i].reason, "Exited while the engine was stopping");
+        log_info("task.engine_stopped_it", "task=%s", t->id);
+        persist(t);
+    }
 }
 
 static void on_event(void *arg, const struct berth_runtime_event *ev)
@@ -1021,6 +1177,7 @@ static void on_event(void *arg, const struct berth_runtime_event *ev)
         snprintf(m->down_msg, sizeof m->down_msg, "%s",
                  ev->detail && *ev->detail ? ev->detail
                                            : runtime_unavailable(m->rt));
+        blame_engine_stop(m);
         step_all(m);
         return;
     case BERTH_RT_EV_ENGINE_UP:
@@ -1098,6 +1255,7 @@ static void forget(struct tasks *m, size_t k)
 
     runtime_forget(m->rt, t);
     disarm_start_timer(t);
+    disarm_cleanup_timer(t);
     free(t->mgr);
     task_free(t);
     memmove(&m->v[k], &m->v[k + 1], (m->n - k - 1) * sizeof *m->v);
@@ -1112,14 +1270,24 @@ static void prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
     (void)loop;
     (void)revents;
+    /* A task whose containers are still there stays visible until they
+     * are cleaned (their exit codes are what one looks at). */
     for (size_t k = m->n; k-- > 0;) {
         struct task *t = m->v[k];
         if (t->last_status == TASK_STOPPED && t->stopped_at_ms < before &&
-            !TS(t)->busy)
+            !TS(t)->busy && !task_has_leftovers(t))
             forget(m, k);
     }
-    if (store_task_prune(m->st, before, err, sizeof err) != STORE_OK)
+    if (store_task_prune(m->st, clock_wall_ms() - store_keep_ms(&m->c), err,
+                         sizeof err) != STORE_OK)
         log_warn("tasks.prune_failed", "error=\"%s\"", err);
+}
+
+/* The store keeps stopped tasks as long as they may still have containers
+ * to clean after a restart, or are to stay visible. */
+static int64_t store_keep_ms(const struct tasks_conf *c)
+{
+    return (int64_t)(c->cleanup_ms > c->retention_ms ? c->cleanup_ms : c->retention_ms);
 }
 
 struct load_ctx {
@@ -1145,6 +1313,9 @@ static void load_one(void *arg, const char *json, const char *td_json)
     }
     if (t->last_status != TASK_STOPPED)
         hold_ports(t);
+    else if (!task_has_leftovers(t) &&
+             t->stopped_at_ms < clock_wall_ms() - (int64_t)lc->m->c.retention_ms)
+        forget(lc->m, lc->m->n - 1); /* kept in the store only for cleanup */
 }
 
 struct tasks *tasks_new(struct ev_loop *loop, struct store *st,
@@ -1184,7 +1355,7 @@ struct tasks *tasks_new(struct ev_loop *loop, struct store *st,
         snprintf(m->down_msg, sizeof m->down_msg, "%s", runtime_unavailable(m->rt));
     if (!m->ports || !m->rt)
         goto oom;
-    if (store_task_load(st, clock_wall_ms() - (int64_t)c->retention_ms, load_one, &lc, err,
+    if (store_task_load(st, clock_wall_ms() - store_keep_ms(c), load_one, &lc, err,
                         errlen) != STORE_OK) {
         tasks_free(m);
         return NULL;

@@ -22,8 +22,14 @@
  *     as exits, vanished ones stop their task with a reason, and
  *     containers of no live task are removed.
  *   - The agent stopping leaves tasks running: the next agent adopts them.
- *   - Stopped tasks stay visible (describe, list) for the retention time,
- *     then are forgotten, in memory and in the store.
+ *   - A stopped task's containers (and sandbox) stay on the engine for
+ *     the cleanup delay (cleanup_ms, 0: none), then are removed; at once
+ *     when a new task is given one of their host ports (it waits for
+ *     that), and at start-up when the delay passed while the agent was
+ *     down (task_cleanup.h decides).
+ *   - Stopped tasks stay visible (describe, list) for the retention time
+ *     and as long as their containers are there, then are forgotten, in
+ *     memory and in the store.
  * Control loop only. */
 #ifndef BERTH_TASKS_H
 #define BERTH_TASKS_H
@@ -50,6 +56,7 @@ struct tasks_conf {
     size_t n_reserved_ports;
     uint64_t start_timeout_ms;    /* dependsOn waits without startTimeout */
     uint64_t retention_ms;        /* how long stopped tasks stay visible */
+    uint64_t cleanup_ms;          /* how long their containers stay */
     uint16_t metadata_port;       /* the task metadata endpoint's; 0: off */
 };
 

@@ -348,6 +348,103 @@ _build_busybox_locked() {
     _image_exists "$1" "$2" || { _eng_err "$1 import of $2 said '$out' but the image is not there"; return 1; }
 }
 
+# ---- Private engines: restarted by a test, never shared ----------------
+#
+#   private_dockerd_start DIR BRIDGE CIDR   a dockerd of its own in DIR
+#   private_dockerd_stop DIR                SIGTERM it (its containers stop)
+#   private_dockerd_cleanup DIR BRIDGE      stop, remove its state and bridge
+#   private_podman_start DIR                a podman service on DIR/podman.sock
+#   private_podman_stop DIR                 SIGTERM it (containers live on)
+#
+# A test that restarts an engine must not restart the shared one (other
+# tests use it in parallel).  A private dockerd has its own socket
+# (DIR/docker.sock), data root, exec root (and so its own containerd),
+# pid file, and a bridge the test creates; --iptables=false and
+# --ip-masq=false keep it out of the shared dockerd's iptables chains
+# (published ports go through docker-proxy).  A private podman service
+# shares podman's storage with the shared one (one storage per host), so
+# the test's containers must carry their own cluster label; stopping the
+# service touches no container.  Each start can be called again on the
+# same DIR to restart the engine with its state.
+
+private_dockerd_start() { # DIR BRIDGE CIDR (e.g. 10.213.7.1/24)
+    _d=$1
+    mkdir -p "$_d" || return 1
+    if ! ip link show "$2" >/dev/null 2>&1; then
+        ip link add "$2" type bridge &&
+            ip addr add "$3" dev "$2" &&
+            ip link set "$2" up ||
+            { _eng_err "cannot create bridge $2 ($3)"; return 1; }
+    fi
+    rm -f "$_d/docker.sock"
+    setsid dockerd --host "unix://$_d/docker.sock" --data-root "$_d/data" \
+        --exec-root "$_d/exec" --pidfile "$_d/docker.pid" --bridge "$2" \
+        --iptables=false --ip-masq=false </dev/null >>"$_d/dockerd.log" 2>&1 &
+    for _ in $(seq 600); do
+        [ "$(curl -s --max-time 2 --unix-socket "$_d/docker.sock" http://d/_ping 2>/dev/null)" = OK ] &&
+            return 0
+        sleep 0.1
+    done
+    _eng_err "the private dockerd in $_d did not answer; end of its log:"
+    tail -n 15 "$_d/dockerd.log" >&2
+    return 1
+}
+
+# private_dockerd_image DIR NAME: the busybox image in that dockerd.
+private_dockerd_image() {
+    _busybox_root || return 1
+    out=$(DOCKER_HOST="unix://$1/docker.sock" docker import \
+        -c 'ENV PATH=/bin:/sbin:/usr/bin:/usr/sbin' -c 'CMD ["/bin/sh"]' \
+        "$ENGINE_DIR/busybox.tar" "$2" 2>&1) || { _eng_err "import into $1: $out"; return 1; }
+}
+
+_priv_stop() { # PIDFILE COMM
+    _eng_alive "$1" "$2" || return 0
+    p=$(cat "$1")
+    kill -TERM "$p" 2>/dev/null
+    for _ in $(seq 300); do
+        _eng_alive "$1" "$2" || return 0
+        sleep 0.1
+    done
+    kill -KILL "$p" 2>/dev/null
+    sleep 0.2
+}
+
+private_dockerd_stop() { _priv_stop "$1/docker.pid" dockerd; }
+
+private_dockerd_cleanup() { # DIR BRIDGE
+    private_dockerd_stop "$1"
+    # Its containerd (and shims) if dockerd was SIGKILLed: found by its
+    # state directory, which no other engine uses.
+    for _p in $(pgrep -f "$1/exec/containerd" 2>/dev/null); do kill -KILL "$_p" 2>/dev/null; done
+    grep -o " $1/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r _m; do
+        umount -l "$_m" 2>/dev/null
+    done
+    rm -rf "$1"
+    ip link del "$2" 2>/dev/null
+    return 0
+}
+
+private_podman_start() { # DIR
+    mkdir -p "$1" || return 1
+    _podman_conf || return 1
+    rm -f "$1/podman.sock"
+    # shellcheck disable=SC2016 # $$ and $@ are the inner shell's
+    setsid sh -c 'echo $$ >"$0"; exec "$@"' "$1/podman.pid" \
+        podman system service --time=0 "unix://$1/podman.sock" \
+        </dev/null >>"$1/podman.log" 2>&1 &
+    for _ in $(seq 300); do
+        [ "$(curl -s --max-time 2 --unix-socket "$1/podman.sock" http://d/v4.0.0/libpod/_ping 2>/dev/null)" = OK ] &&
+            return 0
+        sleep 0.1
+    done
+    _eng_err "the private podman service in $1 did not answer; end of its log:"
+    tail -n 15 "$1/podman.log" >&2
+    return 1
+}
+
+private_podman_stop() { _priv_stop "$1/podman.pid" podman; }
+
 # Run as a script: `bash tests/lib/engines.sh start|stop`, for .ci/run.
 if [ "${BASH_SOURCE[0]:-$0}" = "$0" ]; then
     case "${1:-}" in
