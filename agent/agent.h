@@ -43,6 +43,8 @@ struct agent {
     struct metadata *metadata; /* the task metadata endpoint, or NULL */
     struct services *services; /* the service scheduler */
     struct registry *registry; /* the live view, fed by the scheduler */
+    struct dns *dns;           /* the DNS responder (dns/dns_agent.h), or NULL */
+    int dns_drainer;           /* its drainer is registered */
 
     struct plugin **plugins; /* running, in conf order */
     size_t n_plugins;

@@ -1,0 +1,300 @@
+/* server.c: UDP and TCP sockets of the responder on one libev loop. */
+#include "config.h"
+
+#include "dns/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent/log.h"
+#include "dns/dns_conf.h"
+#include "dns/query.h"
+#include "dns/zone.h"
+
+#define TCP_MAX_CONNS 256
+
+struct tcp_conn {
+    struct dns_server *s;
+    int fd;
+    ev_io rio, wio;
+    ev_timer idle;
+    uint8_t in[2 + 65535];
+    size_t in_len;
+    uint8_t *out;          /* framed answers not yet written */
+    size_t out_len, out_off;
+    struct tcp_conn *next, **pprev;
+};
+
+struct dns_server {
+    struct ev_loop *loop;
+    int udp_fd, tcp_fd;
+    ev_io udp_io, tcp_io;
+    struct dns_zone *zone;
+    uint32_t rot;
+    double idle_s;
+    struct tcp_conn *conns;
+    size_t n_conns;
+};
+
+static size_t answer(struct dns_server *s, const uint8_t *pkt, size_t len, bool udp,
+                     uint8_t *out, size_t cap)
+{
+    struct wire_query q;
+    bool fwd;
+    size_t n = dns_query(s->zone, pkt, len, udp, s->rot++, out, cap, &fwd, &q);
+
+    if (fwd)
+        n = dns_refuse(&q, out, udp ? (cap < wire_udp_limit(&q) ? cap : wire_udp_limit(&q))
+                                    : cap);
+    return n;
+}
+
+static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct dns_server *s = w->data;
+    uint8_t in[65536], out[DNS_EDNS_MAX];
+    (void)loop;
+    (void)revents;
+
+    for (int i = 0; i < 64; i++) { /* bounded: TCP and the rest get their turn */
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        ssize_t n = recvfrom(s->udp_fd, in, sizeof in, MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
+        if (n < 0)
+            return;
+        size_t r = answer(s, in, (size_t)n, true, out, sizeof out);
+        if (r > 0)
+            (void)sendto(s->udp_fd, out, r, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+    }
+}
+
+static void conn_close(struct tcp_conn *c)
+{
+    struct dns_server *s = c->s;
+
+    ev_io_stop(s->loop, &c->rio);
+    ev_io_stop(s->loop, &c->wio);
+    ev_timer_stop(s->loop, &c->idle);
+    close(c->fd);
+    *c->pprev = c->next;
+    if (c->next)
+        c->next->pprev = c->pprev;
+    s->n_conns--;
+    free(c->out);
+    free(c);
+    if (s->n_conns < TCP_MAX_CONNS)
+        ev_io_start(s->loop, &s->tcp_io);
+}
+
+/* Writes what is pending; -1 when the connection is gone. */
+static int conn_flush(struct tcp_conn *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+                         MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            ev_io_start(c->s->loop, &c->wio);
+            ev_io_stop(c->s->loop, &c->rio); /* no new work while it cannot drain */
+            return 0;
+        }
+        if (n <= 0) {
+            conn_close(c);
+            return -1;
+        }
+        c->out_off += (size_t)n;
+    }
+    c->out_len = c->out_off = 0;
+    ev_io_stop(c->s->loop, &c->wio);
+    ev_io_start(c->s->loop, &c->rio);
+    return 0;
+}
+
+static void on_tcp_write(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    conn_flush(w->data);
+}
+
+static int conn_queue(struct tcp_conn *c, const uint8_t *a, size_t n)
+{
+    uint8_t *grown = realloc(c->out, c->out_len + 2 + n);
+    if (!grown)
+        return -1;
+    c->out = grown;
+    c->out[c->out_len] = (uint8_t)(n >> 8);
+    c->out[c->out_len + 1] = (uint8_t)n;
+    memcpy(c->out + c->out_len + 2, a, n);
+    c->out_len += 2 + n;
+    return 0;
+}
+
+static void on_tcp_read(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct tcp_conn *c = w->data;
+    static uint8_t out[65535];
+    (void)revents;
+
+    ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return;
+    if (n <= 0) {
+        conn_close(c);
+        return;
+    }
+    c->in_len += (size_t)n;
+    ev_timer_again(loop, &c->idle);
+    size_t off = 0;
+    while (c->in_len - off >= 2) {
+        size_t flen = (size_t)(c->in[off] << 8 | c->in[off + 1]);
+        if (c->in_len - off - 2 < flen)
+            break;
+        size_t r = answer(c->s, c->in + off + 2, flen, false, out, sizeof out);
+        off += 2 + flen;
+        if (r > 0 && conn_queue(c, out, r) < 0) {
+            conn_close(c);
+            return;
+        }
+        if (r == 0 && flen < DNS_HDR) {
+            conn_close(c); /* not DNS: nothing to answer, nothing to wait for */
+            return;
+        }
+    }
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+    if (c->out_len)
+        conn_flush(c);
+}
+
+static void on_idle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    conn_close(w->data);
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct dns_server *s = w->data;
+    (void)revents;
+
+    while (s->n_conns < TCP_MAX_CONNS) {
+        int fd = accept4(s->tcp_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        struct tcp_conn *c = calloc(1, sizeof *c);
+        if (!c) {
+            close(fd);
+            return;
+        }
+        c->s = s;
+        c->fd = fd;
+        ev_io_init(&c->rio, on_tcp_read, fd, EV_READ);
+        ev_io_init(&c->wio, on_tcp_write, fd, EV_WRITE);
+        ev_init(&c->idle, on_idle);
+        c->idle.repeat = s->idle_s;
+        c->rio.data = c->wio.data = c->idle.data = c;
+        c->next = s->conns;
+        c->pprev = &s->conns;
+        if (s->conns)
+            s->conns->pprev = &c->next;
+        s->conns = c;
+        s->n_conns++;
+        ev_io_start(loop, &c->rio);
+        ev_timer_again(loop, &c->idle);
+    }
+    ev_io_stop(loop, &s->tcp_io); /* full: accept again when one closes */
+}
+
+static int bind_one(const struct berth_address *a, int type, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = type};
+    struct addrinfo *ai;
+    char port[8];
+    int fd, one = 1, rc;
+
+    snprintf(port, sizeof port, "%u", a->port);
+    if ((rc = getaddrinfo(a->host, port, &hints, &ai)) != 0) {
+        snprintf(err, errlen, "cannot use listen %s:%u: %s (expected an IP address)",
+                 a->host, a->port, gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(ai->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+            (type == SOCK_STREAM && listen(fd, 128) < 0)) {
+            snprintf(err, errlen, "cannot bind %s %s:%u: %s",
+                     type == SOCK_STREAM ? "TCP" : "UDP", a->host, a->port, strerror(errno));
+            close(fd);
+            fd = -1;
+        }
+    } else {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+struct dns_server *dns_server_new(struct ev_loop *loop, const struct conf_dns *c,
+                                  char *err, size_t errlen)
+{
+    struct dns_server *s = calloc(1, sizeof *s);
+
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->loop = loop;
+    s->tcp_fd = -1;
+    s->idle_s = (double)c->tcp_idle_timeout_ms / 1000.0;
+    if ((s->udp_fd = bind_one(&c->listen, SOCK_DGRAM, err, errlen)) < 0 ||
+        (s->tcp_fd = bind_one(&c->listen, SOCK_STREAM, err, errlen)) < 0) {
+        dns_server_free(s);
+        return NULL;
+    }
+    ev_io_init(&s->udp_io, on_udp, s->udp_fd, EV_READ);
+    ev_io_init(&s->tcp_io, on_accept, s->tcp_fd, EV_READ);
+    s->udp_io.data = s->tcp_io.data = s;
+    /* Not started before there is a zone. */
+    return s;
+}
+
+void dns_server_set_zone(struct dns_server *s, struct dns_zone *z)
+{
+    dns_zone_ref(z);
+    dns_zone_unref(s->zone);
+    s->zone = z;
+    ev_io_start(s->loop, &s->udp_io);
+    if (s->n_conns < TCP_MAX_CONNS)
+        ev_io_start(s->loop, &s->tcp_io);
+}
+
+void dns_server_set_idle(struct dns_server *s, uint64_t idle_ms)
+{
+    s->idle_s = (double)idle_ms / 1000.0;
+}
+
+void dns_server_free(struct dns_server *s)
+{
+    if (!s)
+        return;
+    while (s->conns)
+        conn_close(s->conns);
+    if (s->udp_fd >= 0) {
+        ev_io_stop(s->loop, &s->udp_io);
+        close(s->udp_fd);
+    }
+    if (s->tcp_fd >= 0) {
+        ev_io_stop(s->loop, &s->tcp_io);
+        close(s->tcp_fd);
+    }
+    dns_zone_unref(s->zone);
+    free(s);
+}
