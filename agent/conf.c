@@ -181,7 +181,7 @@ const struct berth_option conf_plugin_host_options[] = {
 #define N_HOST_KEYS \
     (sizeof conf_plugin_host_options / sizeof conf_plugin_host_options[0] - 1)
 
-#define SECTIONS_HINT "known: [agent], [api], [store], [tasks], [metadata], [dns], [plugin NAME]"
+#define SECTIONS_HINT "known: [agent], [api], [store], [tasks], [metadata], [plugin NAME]"
 
 enum section_kind {
     SECT_NONE, SECT_AGENT, SECT_API, SECT_STORE, SECT_TASKS, SECT_PLUGIN, SECT_SKIP,
