@@ -295,7 +295,8 @@ static int finish_names(struct dns_zone *z)
                 return -1;
         }
     }
-    qsort(z->names, z->n_names, sizeof *z->names, cmp_name);
+    if (z->n_names > 1)
+        qsort(z->names, z->n_names, sizeof *z->names, cmp_name);
     size_t out = 0;
     for (size_t i = 0; i < z->n_names; i++) {
         struct zname *n = &z->names[i];
@@ -324,7 +325,8 @@ static int finish_names(struct dns_zone *z)
     }
     z->n_names = out;
     for (size_t i = 0; i < z->n_names; i++)
-        qsort(z->names[i].rr, z->names[i].n_rr, sizeof *z->names[i].rr, cmp_rr);
+        if (z->names[i].n_rr > 1)
+            qsort(z->names[i].rr, z->names[i].n_rr, sizeof *z->names[i].rr, cmp_rr);
     return 0;
 }
 
