@@ -116,6 +116,11 @@ int agent_dns_sync(struct agent *a, struct conf_errors *errs)
         log_info("dns.started", "listen=%s:%u namespaces=%s", c->listen.host,
                  c->listen.port, c->namespaces);
     }
+    if (dns_server_set_policy(a->dns->srv, c, err, sizeof err) < 0) {
+        conf_errors_add(errs, "%s:%d: [dns] upstreams: %s", a->conf->path,
+                        c->key_line[8] ? c->key_line[8] : c->line, err);
+        return -1;
+    }
     a->dns->ttl_ms = c->ttl_ms;
     dns_server_set_idle(a->dns->srv, c->tcp_idle_timeout_ms);
     compile(a->dns);

@@ -286,6 +286,11 @@ int dns_conf_defaults(struct conf_dns *d, char *err, size_t errlen)
 
 int dns_conf_finish(struct conf_dns *d, char *err, size_t errlen)
 {
+    /* Loopback, Docker's bridges (172.17.0.0/16 and the user networks it
+     * carves from 172.16.0.0/12) and Podman's 10.88.0.0/16. */
+    if (d->n_nets == 0 &&
+        parse_allow(d, "127.0.0.0/8, ::1, 172.16.0.0/12, 10.88.0.0/16", err, errlen) < 0)
+        return -1;
     if (d->enabled && d->n_ns == 0) {
         snprintf(err, errlen, "namespaces: the responder is enabled but no namespace is "
                               "set; expected names such as prod.local");

@@ -14,6 +14,7 @@
 
 #include "agent/log.h"
 #include "dns/dns_conf.h"
+#include "dns/forward.h"
 #include "dns/query.h"
 #include "dns/zone.h"
 
@@ -28,7 +29,20 @@ struct tcp_conn {
     size_t in_len;
     uint8_t *out;          /* framed answers not yet written */
     size_t out_len, out_off;
+    struct sockaddr_storage peer;
+    socklen_t peer_len;
     struct tcp_conn *next, **pprev;
+    unsigned pending;      /* forwarded queries not yet answered */
+    bool dead;             /* closed, freed when pending reaches 0 */
+};
+
+/* A forwarded query: where its answer goes. */
+struct fwd {
+    struct dns_server *s;
+    struct tcp_conn *conn;            /* NULL: UDP */
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    struct wire_query q;
 };
 
 struct dns_server {
@@ -40,19 +54,98 @@ struct dns_server {
     double idle_s;
     struct tcp_conn *conns;
     size_t n_conns;
+    struct dns_forward *fwd;
+    struct dns_net *nets;
+    size_t n_nets;
 };
 
+static bool allowed(const struct dns_server *s, const struct sockaddr_storage *ss)
+{
+    const uint8_t *a;
+    int fam = ss->ss_family;
+
+    if (fam == AF_INET)
+        a = (const uint8_t *)&((const struct sockaddr_in *)ss)->sin_addr;
+    else if (fam == AF_INET6)
+        a = (const uint8_t *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+    else
+        return false;
+    for (size_t i = 0; i < s->n_nets; i++) {
+        const struct dns_net *n = &s->nets[i];
+        unsigned bits = n->prefix, k = 0;
+        if (n->family != fam)
+            continue;
+        for (; bits >= 8; bits -= 8, k++)
+            if (a[k] != n->addr[k])
+                break;
+        if (bits >= 8)
+            continue;
+        uint8_t mask = (uint8_t)(0xff << (8 - bits));
+        if (bits == 0 || (a[k] & mask) == (n->addr[k] & mask))
+            return true;
+    }
+    return false;
+}
+
+static void conn_close(struct tcp_conn *c);
+static int conn_queue(struct tcp_conn *c, const uint8_t *a, size_t n);
+static int conn_flush(struct tcp_conn *c);
+
+static void on_forwarded(void *arg, const uint8_t *ans, size_t len)
+{
+    struct fwd *f = arg;
+    uint8_t buf[DNS_EDNS_MAX];
+
+    if (!ans) { /* every upstream failed: SERVFAIL, at once */
+        struct wire_buf b = {.p = buf, .cap = sizeof buf};
+        if (wire_begin(&b, &f->q, false, DNS_R_SERVFAIL) == 0) {
+            wire_opt(&b, &f->q);
+            ans = buf;
+            len = b.len;
+        }
+    }
+    if (f->conn) {
+        struct tcp_conn *c = f->conn;
+        c->pending--;
+        if (c->dead) {
+            if (c->pending == 0)
+                free(c);
+        } else if (ans && len <= 65535 && conn_queue(c, ans, len) == 0) {
+            conn_flush(c);
+        }
+    } else if (ans) {
+        (void)sendto(f->s->udp_fd, ans, len, MSG_DONTWAIT, (struct sockaddr *)&f->ss, f->sl);
+    }
+    free(f);
+}
+
+/* The answer in out, or 0: none, or forwarded (its answer comes later to
+ * the client ss, or to conn). */
 static size_t answer(struct dns_server *s, const uint8_t *pkt, size_t len, bool udp,
-                     uint8_t *out, size_t cap)
+                     uint8_t *out, size_t cap, const struct sockaddr_storage *ss,
+                     socklen_t sl, struct tcp_conn *conn)
 {
     struct wire_query q;
     bool fwd;
     size_t n = dns_query(s->zone, pkt, len, udp, s->rot++, out, cap, &fwd, &q);
 
-    if (fwd)
-        n = dns_refuse(&q, out, udp ? (cap < wire_udp_limit(&q) ? cap : wire_udp_limit(&q))
-                                    : cap);
-    return n;
+    if (!fwd)
+        return n;
+    if (!s->fwd || !allowed(s, ss)) /* never an open resolver */
+        return dns_refuse(&q, out, udp ? (cap < wire_udp_limit(&q) ? cap : wire_udp_limit(&q))
+                                       : cap);
+    struct fwd *f = malloc(sizeof *f);
+    if (!f)
+        return 0;
+    f->s = s;
+    f->conn = conn;
+    memcpy(&f->ss, ss, sl);
+    f->sl = sl;
+    f->q = q;
+    if (conn)
+        conn->pending++;
+    dns_forward_send(s->fwd, pkt, len, on_forwarded, f);
+    return 0;
 }
 
 static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
@@ -68,7 +161,7 @@ static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
         ssize_t n = recvfrom(s->udp_fd, in, sizeof in, MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
         if (n < 0)
             return;
-        size_t r = answer(s, in, (size_t)n, true, out, sizeof out);
+        size_t r = answer(s, in, (size_t)n, true, out, sizeof out, &ss, sl, NULL);
         if (r > 0)
             (void)sendto(s->udp_fd, out, r, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
     }
@@ -87,7 +180,11 @@ static void conn_close(struct tcp_conn *c)
         c->next->pprev = c->pprev;
     s->n_conns--;
     free(c->out);
-    free(c);
+    c->out = NULL;
+    if (c->pending)
+        c->dead = true; /* its forwarded queries still point to it */
+    else
+        free(c);
     if (s->n_conns < TCP_MAX_CONNS)
         ev_io_start(s->loop, &s->tcp_io);
 }
@@ -155,7 +252,8 @@ static void on_tcp_read(struct ev_loop *loop, ev_io *w, int revents)
         size_t flen = (size_t)(c->in[off] << 8 | c->in[off + 1]);
         if (c->in_len - off - 2 < flen)
             break;
-        size_t r = answer(c->s, c->in + off + 2, flen, false, out, sizeof out);
+        size_t r = answer(c->s, c->in + off + 2, flen, false, out, sizeof out, &c->peer,
+                          c->peer_len, c);
         off += 2 + flen;
         if (r > 0 && conn_queue(c, out, r) < 0) {
             conn_close(c);
@@ -185,7 +283,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
 
     while (s->n_conns < TCP_MAX_CONNS) {
-        int fd = accept4(s->tcp_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        int fd = accept4(s->tcp_fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
         struct tcp_conn *c = calloc(1, sizeof *c);
@@ -193,6 +293,8 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
             close(fd);
             return;
         }
+        c->peer = peer;
+        c->peer_len = pl;
         c->s = s;
         c->fd = fd;
         ev_io_init(&c->rio, on_tcp_read, fd, EV_READ);
@@ -259,6 +361,18 @@ struct dns_server *dns_server_new(struct ev_loop *loop, const struct conf_dns *c
         dns_server_free(s);
         return NULL;
     }
+    if (c->n_nets && !(s->nets = malloc(c->n_nets * sizeof *s->nets))) {
+        snprintf(err, errlen, "out of memory");
+        dns_server_free(s);
+        return NULL;
+    }
+    if (c->n_nets)
+        memcpy(s->nets, c->nets, c->n_nets * sizeof *s->nets);
+    s->n_nets = c->n_nets;
+    if (!(s->fwd = dns_forward_new(loop, c->upstreams, err, errlen))) {
+        dns_server_free(s);
+        return NULL;
+    }
     ev_io_init(&s->udp_io, on_udp, s->udp_fd, EV_READ);
     ev_io_init(&s->tcp_io, on_accept, s->tcp_fd, EV_READ);
     s->udp_io.data = s->tcp_io.data = s;
@@ -276,6 +390,30 @@ void dns_server_set_zone(struct dns_server *s, struct dns_zone *z)
         ev_io_start(s->loop, &s->tcp_io);
 }
 
+int dns_server_set_policy(struct dns_server *s, const struct conf_dns *c, char *err,
+                          size_t errlen)
+{
+    struct dns_net *nets = NULL;
+    struct dns_forward *fwd;
+
+    if (c->n_nets && !(nets = malloc(c->n_nets * sizeof *nets))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (!(fwd = dns_forward_new(s->loop, c->upstreams, err, errlen))) {
+        free(nets);
+        return -1;
+    }
+    if (c->n_nets)
+        memcpy(nets, c->nets, c->n_nets * sizeof *nets);
+    dns_forward_free(s->fwd); /* pending queries get SERVFAIL */
+    s->fwd = fwd;
+    free(s->nets);
+    s->nets = nets;
+    s->n_nets = c->n_nets;
+    return 0;
+}
+
 void dns_server_set_idle(struct dns_server *s, uint64_t idle_ms)
 {
     s->idle_s = (double)idle_ms / 1000.0;
@@ -285,6 +423,9 @@ void dns_server_free(struct dns_server *s)
 {
     if (!s)
         return;
+    dns_forward_free(s->fwd); /* its callbacks answer SERVFAIL while all is open */
+    s->fwd = NULL;
+    free(s->nets);
     while (s->conns)
         conn_close(s->conns);
     if (s->udp_fd >= 0) {

@@ -2,8 +2,9 @@
  * [dns] listen address, answering from the zone it is given.
  *
  * The zone is swapped with dns_server_set_zone() (the server takes a
- * reference).  Names outside the namespaces are refused until forwarding
- * exists.  TCP: two-byte length framing (RFC 1035 4.2.2, 7766), several
+ * reference).  Names outside the namespaces are forwarded (forward.h) for
+ * clients in [dns] allow, and REFUSED for the others; an upstream failure
+ * is SERVFAIL.  TCP: two-byte length framing (RFC 1035 4.2.2, 7766), several
  * queries per connection, closed after [dns] tcp-idle-timeout idle. */
 #ifndef BERTH_DNS_SERVER_H
 #define BERTH_DNS_SERVER_H
@@ -20,6 +21,9 @@ struct dns_server;
 struct dns_server *dns_server_new(struct ev_loop *loop, const struct conf_dns *c,
                                   char *err, size_t errlen);
 void dns_server_set_zone(struct dns_server *s, struct dns_zone *z);
+/* New allow list and upstreams (a reload); -1 with err leaves the old. */
+int dns_server_set_policy(struct dns_server *s, const struct conf_dns *c, char *err,
+                          size_t errlen);
 void dns_server_set_idle(struct dns_server *s, uint64_t idle_ms);
 void dns_server_free(struct dns_server *s);
 
