@@ -235,7 +235,7 @@ static int conn_queue(struct tcp_conn *c, const uint8_t *a, size_t n)
 static void on_tcp_read(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct tcp_conn *c = w->data;
-    static uint8_t out[65535];
+    uint8_t out[65535]; /* per thread: workers share this code */
     (void)revents;
 
     ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, MSG_DONTWAIT);
@@ -330,6 +330,9 @@ static int bind_one(const struct berth_address *a, int type, char *err, size_t e
     fd = socket(ai->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd >= 0) {
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        /* One socket per worker on the same address: the kernel spreads
+         * clients over them. */
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
         if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
             (type == SOCK_STREAM && listen(fd, 128) < 0)) {
             snprintf(err, errlen, "cannot bind %s %s:%u: %s",
@@ -388,30 +391,6 @@ void dns_server_set_zone(struct dns_server *s, struct dns_zone *z)
     ev_io_start(s->loop, &s->udp_io);
     if (s->n_conns < TCP_MAX_CONNS)
         ev_io_start(s->loop, &s->tcp_io);
-}
-
-int dns_server_set_policy(struct dns_server *s, const struct conf_dns *c, char *err,
-                          size_t errlen)
-{
-    struct dns_net *nets = NULL;
-    struct dns_forward *fwd;
-
-    if (c->n_nets && !(nets = malloc(c->n_nets * sizeof *nets))) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (!(fwd = dns_forward_new(s->loop, c->upstreams, err, errlen))) {
-        free(nets);
-        return -1;
-    }
-    if (c->n_nets)
-        memcpy(nets, c->nets, c->n_nets * sizeof *nets);
-    dns_forward_free(s->fwd); /* pending queries get SERVFAIL */
-    s->fwd = fwd;
-    free(s->nets);
-    s->nets = nets;
-    s->n_nets = c->n_nets;
-    return 0;
 }
 
 void dns_server_set_idle(struct dns_server *s, uint64_t idle_ms)

@@ -21,9 +21,6 @@ struct dns_server;
 struct dns_server *dns_server_new(struct ev_loop *loop, const struct conf_dns *c,
                                   char *err, size_t errlen);
 void dns_server_set_zone(struct dns_server *s, struct dns_zone *z);
-/* New allow list and upstreams (a reload); -1 with err leaves the old. */
-int dns_server_set_policy(struct dns_server *s, const struct conf_dns *c, char *err,
-                          size_t errlen);
 void dns_server_set_idle(struct dns_server *s, uint64_t idle_ms);
 void dns_server_free(struct dns_server *s);
 
