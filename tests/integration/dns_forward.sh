@@ -26,6 +26,7 @@ listen = 127.0.0.1:$DPORT
 namespaces = prod.local
 upstreams = $1
 allow = $2
+workers = 2
 EOF2
 }
 conf "127.0.0.1:$UP" ""
@@ -33,6 +34,10 @@ q() { dig -p "$DPORT" @127.0.0.1 +time=3 +tries=1 "$@"; }
 
 ok "berthd starts with the responder and no engine" start_berthd "$T/berth.conf" ||
     diag "$(tail -20 "$T/berthd.log")"
+ok "two worker threads" log_has "event=dns.started .*workers=2"
+n=0
+for i in $(seq 20); do [ "$(q +short A "n$i.up.example")" = 192.0.2.44 ] && n=$((n + 1)); done
+is "20 queries from 20 client ports: all answered, whichever worker takes them" "$n" 20
 is "a name outside the namespaces is forwarded (UDP)" "$(q +short A up.example)" 192.0.2.44
 is "... over TCP too" "$(q +tcp +short A sub.up.example)" 192.0.2.44
 out=$(q A up.example)
