@@ -104,7 +104,6 @@ like "a known name, another type: NOERROR" "$out" "status: NOERROR"
 like "... no answer (NODATA)" "$out" "ANSWER: 0, AUTHORITY: 1"
 like "names without case" "$(answers SRV WEB.Prod.LOCAL. | head -1)" "SRV"
 like "TCP gives the same answer" "$(q +tcp +noall +answer SRV web.prod.local | grep -c SRV)" "^3$"
-like "a name outside the namespaces: REFUSED (no forwarding yet)" "$(q A example.com)" "status: REFUSED"
 
 # A task made unhealthy leaves the answers.
 first=$(echo "$ids" | cut -d' ' -f1)
