@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "agent/log.h"
@@ -57,6 +58,7 @@ struct dns_server {
     struct dns_forward *fwd;
     struct dns_net *nets;
     size_t n_nets;
+    struct udp_batch *batch;
 };
 
 static bool allowed(const struct dns_server *s, const struct sockaddr_storage *ss)
@@ -148,22 +150,58 @@ static size_t answer(struct dns_server *s, const uint8_t *pkt, size_t len, bool 
     return 0;
 }
 
+/* UDP in batches: one recvmmsg and one sendmmsg for up to UDP_BATCH
+ * queries (the system calls, not the answers, are the cost). */
+#define UDP_BATCH 32
+#define UDP_IN_MAX 1024 /* a query bigger than this is not one we answer */
+
+struct udp_batch {
+    uint8_t in[UDP_BATCH][UDP_IN_MAX];
+    uint8_t out[UDP_BATCH][DNS_EDNS_MAX];
+    struct sockaddr_storage ss[UDP_BATCH];
+    struct iovec iv_in[UDP_BATCH], iv_out[UDP_BATCH];
+    struct mmsghdr m_in[UDP_BATCH], m_out[UDP_BATCH];
+};
+
 static void on_udp(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct dns_server *s = w->data;
-    uint8_t in[65536], out[DNS_EDNS_MAX];
+    struct udp_batch *b = s->batch;
     (void)loop;
     (void)revents;
 
-    for (int i = 0; i < 64; i++) { /* bounded: TCP and the rest get their turn */
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        ssize_t n = recvfrom(s->udp_fd, in, sizeof in, MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
-        if (n < 0)
+    for (int round = 0; round < 4; round++) { /* bounded: TCP gets its turn */
+        for (int i = 0; i < UDP_BATCH; i++) {
+            b->iv_in[i] = (struct iovec){.iov_base = b->in[i], .iov_len = UDP_IN_MAX};
+            b->m_in[i].msg_hdr = (struct msghdr){.msg_name = &b->ss[i],
+                                                 .msg_namelen = sizeof b->ss[i],
+                                                 .msg_iov = &b->iv_in[i], .msg_iovlen = 1};
+        }
+        int n = recvmmsg(s->udp_fd, b->m_in, UDP_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
             return;
-        size_t r = answer(s, in, (size_t)n, true, out, sizeof out, &ss, sl, NULL);
-        if (r > 0)
-            (void)sendto(s->udp_fd, out, r, MSG_DONTWAIT, (struct sockaddr *)&ss, sl);
+        unsigned k = 0;
+        for (int i = 0; i < n; i++) {
+            if (b->m_in[i].msg_hdr.msg_flags & MSG_TRUNC)
+                continue; /* cut by our buffer: not a query of ours */
+            size_t r = answer(s, b->in[i], b->m_in[i].msg_len, true, b->out[k],
+                              DNS_EDNS_MAX, &b->ss[i], b->m_in[i].msg_hdr.msg_namelen, NULL);
+            if (r == 0)
+                continue;
+            b->iv_out[k] = (struct iovec){.iov_base = b->out[k], .iov_len = r};
+            b->m_out[k].msg_hdr = (struct msghdr){.msg_name = &b->ss[i],
+                                                  .msg_namelen = b->m_in[i].msg_hdr.msg_namelen,
+                                                  .msg_iov = &b->iv_out[k], .msg_iovlen = 1};
+            k++;
+        }
+        for (unsigned sent = 0; sent < k;) {
+            int m = sendmmsg(s->udp_fd, b->m_out + sent, k - sent, MSG_DONTWAIT);
+            if (m <= 0)
+                break; /* a full socket buffer: UDP may drop, clients retry */
+            sent += (unsigned)m;
+        }
+        if (n < UDP_BATCH)
+            return;
     }
 }
 
@@ -358,6 +396,12 @@ struct dns_server *dns_server_new(struct ev_loop *loop, const struct conf_dns *c
     }
     s->loop = loop;
     s->tcp_fd = -1;
+    s->udp_fd = -1;
+    if (!(s->batch = malloc(sizeof *s->batch))) {
+        snprintf(err, errlen, "out of memory");
+        dns_server_free(s);
+        return NULL;
+    }
     s->idle_s = (double)c->tcp_idle_timeout_ms / 1000.0;
     if ((s->udp_fd = bind_one(&c->listen, SOCK_DGRAM, err, errlen)) < 0 ||
         (s->tcp_fd = bind_one(&c->listen, SOCK_STREAM, err, errlen)) < 0) {
@@ -416,5 +460,6 @@ void dns_server_free(struct dns_server *s)
         close(s->tcp_fd);
     }
     dns_zone_unref(s->zone);
+    free(s->batch);
     free(s);
 }
