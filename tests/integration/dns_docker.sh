@@ -77,7 +77,7 @@ cat >"$T/web.json" <<'EOF2'
    "command": ["sh", "-c", "echo hi > /tmp/index.html; touch /tmp/ok; trap 'exit 0' TERM; httpd -f -p 8080 -h /tmp & wait"],
    "portMappings": [{"containerPort": 8080, "hostPort": 0, "name": "http"}],
    "healthCheck": {"command": ["CMD-SHELL", "test -f /tmp/ok || exit 1"],
-                   "interval": 5, "timeout": 5, "retries": 1}}]}
+                   "interval": 5, "timeout": 5, "retries": 3}}]}
 EOF2
 like "the task definition registers" "$(api RegisterTaskDefinition "$(cat "$T/web.json")")" '"taskDefinitionArn"'
 like "CreateService web, 3 tasks, with serviceRegistries" \
