@@ -12,12 +12,14 @@ docker) RANGE=48600-48799 ;;
 esac
 sed -i "s/^host-port-range = .*/host-port-range = $RANGE/" "$T/berth.conf"
 
-# exists ID: the engine still has that container.
+# exists ID: the engine still has that container.  An empty ID is an
+# error for both, so a lookup that found nothing cannot pass as "gone".
 exists() {
+    [ -n "$1" ] || return 2
     [ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" \
         "http://d/v1.41/containers/$1/json")" = 200 ]
 }
-gone() { ! exists "$1"; }
+gone() { [ -n "$1" ] && ! exists "$1"; }
 # pods: how many pods of this cluster Podman has (0 on Docker).
 pods() {
     [ "$ENGINE" = podman ] || { echo 0; return; }
@@ -26,7 +28,14 @@ pods() {
 }
 # Podman's pod is the sandbox: it outlives its containers' removal by one step.
 no_pods() { [ "$(pods)" = 0 ]; }
-runtime_id() { task_field "$1" 'd["containers"][0]["runtimeId"]'; }
+# The task's container id, asked on the API's unix socket: the aws CLI can
+# take longer than the delay on a loaded host.
+runtime_id() {
+    curl -s --unix-socket "$T/api.sock" -X POST \
+        -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.DescribeTasks" \
+        -H 'Content-Type: application/x-amz-json-1.1' -d "{\"tasks\":[\"$1\"]}" http://berth/ |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["tasks"][0]["containers"][0].get("runtimeId",""))'
+}
 set_delay() { sed -i "s/^cleanup-delay = .*/cleanup-delay = $1/" "$T/berth.conf"; }
 
 ok "berthd starts" start_berthd "$T/berth.conf" || diag "$(tail -5 "$T/berthd.log")"
@@ -44,9 +53,7 @@ A=$(run cleanup)
 # are looked at well within the delay.
 ok "a task whose container exits 3 stops" \
     wait_log 600 "event=task.status task=${A##*/} family=cleanup from=DEPROVISIONING to=STOPPED"
-ID=$(curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" --data-urlencode all=1 \
-    --data-urlencode "filters=$(_eng_cluster_filter "$CLUSTER")" |
-    jpath '" ".join(c["Id"] for c in d if c["Labels"].get("com.amazonaws.ecs.container-name") == "main")')
+ID=$(runtime_id "$A")
 ok "its container is still on the engine once the task is STOPPED" exists "$ID"
 [ "$ENGINE" = podman ] && is "... and so is its pod" "$(pods)" 1
 ok "the container is removed after the 15 s delay" wait_for 600 gone "$ID"
