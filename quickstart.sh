@@ -4,7 +4,9 @@
 # Podman's API service, builds a small demo image locally (busybox from
 # Debian's busybox-static: no registry needed), and starts berthd with the
 # shipped sample conf running a 3-task web service declared in services.d,
-# then waits until the service is steady and shows it.  Safe to run again:
+# behind the built-in proxy (127.0.0.1:8080) and in the DNS responder
+# (web.berth.local on 127.0.0.1:8053), then waits until the service is
+# steady and shows it through both.  Safe to run again:
 # it stops the berthd it started last time (its tasks are adopted again).
 set -eu
 cd "$(dirname "$0")"
@@ -49,13 +51,43 @@ sed -e 's|^interval = 10s|interval = 2s|' \
     -e "s|^#metrics-interval = .*|metrics-interval = 2s|" \
     -e "s|^#services-dir = .*|services-dir = $run/services.d|" \
     -e "s|^#socket = /run/berth/api.sock|socket = $run/api.sock|" \
+    -e '/^\[dns\]$/d' \
     /usr/local/etc/berth/berth.conf >"$conf"
 printf '\n[plugin podman]\nsocket = %s\n' "$(engine_sock podman)" >>"$conf"
+# The proxy on 127.0.0.1:8080 in front of the service's tasks (checked over
+# http every 5 s), and the DNS responder on 127.0.0.1:8053 naming them.
+cat >>"$conf" <<'EOT'
+
+[listener web]
+listen = 127.0.0.1:8080
+default-target-group = web
+
+[target-group web]
+health-check = http
+health-check-interval = 5s
+healthy-threshold = 2
+deregistration-delay = 5s
+
+[dns]
+enabled = yes
+listen = 127.0.0.1:8053
+namespaces = berth.local
+EOT
 # The sample service: three web tasks on dynamic host ports, each page
-# naming the task's container that answered.
+# naming the task's container that answered, in the target group "web" and
+# in DNS as web.berth.local.
 sed -e 's|docker.io/library/busybox:1.36|localhost/berth-demo/busybox:1|' \
     -e 's|"desiredCount": 2|"desiredCount": 3|' \
-    /usr/local/etc/berth/services.d/web.json.example >"$run/services.d/web.json"
+    /usr/local/etc/berth/services.d/web.json.example |
+    python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d["service"]["loadBalancers"] = [
+    {"targetGroupArn": "web", "containerName": "httpd", "containerPort": 8080}]
+d["service"]["serviceRegistries"] = [
+    {"registryArn": "arn:aws:servicediscovery:local:000000000000:service/berth.local/web",
+     "containerName": "httpd", "containerPort": 8080}]
+json.dump(d, sys.stdout, indent=2)' >"$run/services.d/web.json"
 /usr/local/sbin/berthd --check-config --config "$conf"
 
 say "Starting berthd (log: $run/berthd.log)"
@@ -82,17 +114,29 @@ done
 
 say "Its tasks, on dynamic host ports"
 /usr/local/bin/berth tasks
-say "Each answers on its own port (the page names the container that answered)"
-for port in $(/usr/local/bin/berth tasks --json |
-    python3 -c 'import json,sys; print(" ".join(str(b["hostPort"]) for t in json.load(sys.stdin)["tasks"] for c in t["containers"] for b in c.get("networkBindings", [])))'); do
-    printf '  curl http://127.0.0.1:%s/  ->  %s\n' "$port" "$(curl -s "http://127.0.0.1:$port/")"
+say "Waiting for the proxy to see the 3 tasks healthy (http checks every 5 s)"
+seen=""
+for _ in $(seq 60); do
+    seen=$(for _ in 1 2 3 4 5 6; do curl -s --max-time 2 http://127.0.0.1:8080/; done | sort -u | wc -l)
+    [ "$seen" -ge 3 ] && break
+    sleep 1
 done
+say "Through the proxy on 127.0.0.1:8080 (each page names the task's container)"
+for _ in 1 2 3 4 5 6; do
+    printf '  curl http://127.0.0.1:8080/  ->  %s\n' "$(curl -s --max-time 2 http://127.0.0.1:8080/)"
+done
+[ "$seen" -ge 3 ] || say "(fewer than 3 tasks answered through the proxy yet: see berth events web)"
+say "In DNS on 127.0.0.1:8053: web.berth.local (A and SRV with each task's host port)"
+dig +short @127.0.0.1 -p 8053 web.berth.local A | sed 's/^/  A    /'
+dig +short @127.0.0.1 -p 8053 web.berth.local SRV | sed 's/^/  SRV  /'
 
 cat <<EOT
 
-Berth is running (pid $(cat "$pidfile")), with the service "web" on Podman.
-The built-in proxy and DNS responder are not in yet (see the issues), so for
-now each task answers on its own host port.  Try:
+Berth is running (pid $(cat "$pidfile")), with the service "web" on Podman,
+behind its proxy on 127.0.0.1:8080 and named web.berth.local by its DNS
+responder on 127.0.0.1:8053.  Try:
+  curl http://127.0.0.1:8080/             # round robin over the healthy tasks
+  dig @127.0.0.1 -p 8053 web.berth.local SRV
   export BERTH_SOCKET=$run/api.sock
   berth services; berth tasks; berth events web
   berth scale web 5                      # more tasks
