@@ -104,7 +104,10 @@ ecs untag-resource --resource-arn "$ARN2" --tag-keys a >/dev/null
 out=$(ecs list-tags-for-resource --resource-arn "$ARN2")
 is "untag-resource" "$(echo "$out" | jpath '[t["key"] for t in d["tags"]]')" "['b']"
 out=$(ecs list-tags-for-resource --resource-arn "arn:aws:ecs:$REGION:123456789012:service/c/x")
-like "other resource types are refused, naming the ARN" "$out" "InvalidParameterException.*service/c/x"
+like "an unknown service: ResourceNotFoundException, naming the ARN" "$out" "ResourceNotFoundException.*service/c/x"
+out=$(ecs list-tags-for-resource --resource-arn "arn:aws:ecs:$REGION:123456789012:capacity-provider/x")
+like "resource types Berth does not tag are refused, naming the ARN" "$out" \
+    "InvalidParameterException.*capacity-provider/x.*not supported by Berth"
 
 # Errors.
 out=$(ecs register-task-definition --cli-input-json "file://$T/bad.json")
