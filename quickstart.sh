@@ -65,6 +65,7 @@ default-target-group = web
 [target-group web]
 health-check = http
 health-check-interval = 5s
+health-check-timeout = 2s
 healthy-threshold = 2
 deregistration-delay = 5s
 
