@@ -6,6 +6,12 @@
 # taskfields_docker.sh and taskfields_podman.sh with ENGINE set.
 #
 # stopTimeout (SIGKILL after it, exit 137) is proven by tasks_common.sh.
+#
+# A task-scoped volume goes with its task's containers, which [tasks]
+# cleanup-delay keeps for 3 h by default (as ECS does): here they go at once,
+# so the volume's end is seen when the task stops (cleanup_*.sh test the
+# delay itself).
+TASKS_CONF_EXTRA="cleanup-delay = 0s"
 . "$top_srcdir/tests/integration/tasks_env.sh"
 
 # Debian's aws CLI predates restartPolicy: those definitions go as a
@@ -159,9 +165,9 @@ like "and its logs show the output" "$(engine_logs "$PROBE")" "log-line-probe"
 
 ecs stop-task --task "$FIELDS" >/dev/null
 ok "the fields task stops" wait_for 60 task_is "$FIELDS" STOPPED
-ok "its task-scoped volume is destroyed with it (ECS: scope task)" \
-    wait_for 30 eval "! volume_exists $DATA_VOL"
-ok "so is the plain-named one" wait_for 30 eval "! volume_exists berth-${FIELDS##*/}-scratch"
+ok "its task-scoped volume is destroyed with its containers (ECS: scope task)" \
+    wait_for 60 eval "! volume_exists $DATA_VOL"
+ok "so is the plain-named one" wait_for 60 eval "! volume_exists berth-${FIELDS##*/}-scratch"
 ok "the shared volume outlives the task" volume_exists "$SHARED_VOL"
 
 # A shared volume without autoprovision must exist already.
