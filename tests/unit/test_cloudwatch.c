@@ -136,7 +136,7 @@ test_split(void)
 
     /* More than 30 dimensions. */
     struct berth_label many[40];
-    char names[40][8];
+    char names[40][16]; /* room for any int: -Wformat-truncation under -O1 */
     for (int i = 0; i < 40; i++) {
         snprintf(names[i], sizeof(names[i]), "l%d", i);
         many[i] = (struct berth_label){names[i], "v"};
