@@ -21,12 +21,6 @@ SOCK=$PD/docker.sock
 sed -i "s|^socket = /run/docker.sock\$|socket = $SOCK|" "$T/berth.conf"
 sed -i "s/^host-port-range = .*/host-port-range = 47000-47199/" "$T/berth.conf"
 ok "berthd's conf names the private socket" grep -q "^socket = $SOCK\$" "$T/berth.conf"
-# Running containers of family $1 on the private dockerd.
-family_running() {
-    curl -s --unix-socket "$SOCK" -G "http://d/v1.41/containers/json" \
-        --data-urlencode "filters=$(_eng_cluster_filter "$CLUSTER" running)" |
-        python3 -c 'import json,sys; print(len([c for c in json.load(sys.stdin) or [] if c["Labels"].get("com.amazonaws.ecs.task-definition-family") == sys.argv[1]]))' "$1"
-}
 
 reconciled() { grep -c 'event=tasks.reconciled' "$T/berthd.log"; }
 listed() { [ "$(reconciled)" -ge "$1" ]; }
@@ -65,7 +59,7 @@ is "the container's exit code is recorded" \
 ok "the service's old task is STOPPED" wait_for 150 task_is "$S1" STOPPED
 replaced() { s=$(svc_task) && [ -n "$s" ] && [ "$s" != "$S1" ] && task_is "$s" RUNNING; }
 ok "the service replaced it with a new RUNNING task" wait_for 300 replaced
-is "exactly one container of the service runs on the engine" "$(family_running loop)" 1
+is "exactly one container of the service runs on the engine" "$(cluster_running "$SOCK" "$CLUSTER" loop)" 1
 
 ecs update-service --service svc --desired-count 0 >/dev/null
 ecs delete-service --service svc >/dev/null

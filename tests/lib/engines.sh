@@ -6,6 +6,8 @@
 #   start_podman_service            podman's API answering on /run/podman/podman.sock
 #   build_busybox_image ENGINE NAME a local image from busybox-static
 #   engine_sock ENGINE              the socket path of docker or podman
+#                                   (a path is taken as it is: a private
+#                                   engine's socket, for the helpers below)
 #   remove_cluster ENGINE CLUSTER   removes a test's containers (and pods)
 #   cluster_running ENGINE CLUSTER [FAMILY]
 #                                   how many of its task containers run
@@ -36,11 +38,13 @@ _ENGINE_MARK="# written by berth tests/lib/engines.sh"
 
 _eng_err() { echo "engines.sh: $*" >&2; return 1; }
 
-# engine_sock ENGINE: the path of its API socket.
+# engine_sock ENGINE: the path of its API socket; an absolute path is the
+# socket itself (a test's private engine, speaking Docker's API).
 engine_sock() {
     case "${1:-}" in
     docker) echo "$DOCKER_SOCK" ;;
     podman) echo "$PODMAN_SOCK" ;;
+    /*) echo "$1" ;;
     *) _eng_err "engine_sock: unknown engine '${1:-}' (docker or podman)" ;;
     esac
 }
