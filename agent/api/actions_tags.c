@@ -269,17 +269,16 @@ tag_resource(struct api_call *c, const cJSON *input)
         jw_free_shape(&tag_resource_shape, &in);
         return;
     }
+    if (!(tags = calloc(in.n_tags + 1, sizeof(*tags))))
+        abort();
+    for (size_t i = 0; i < in.n_tags; i++) {
+        tags[i].key = in.tags[i].key;
+        tags[i].value = in.tags[i].value ? in.tags[i].value : (char *)"";
+    }
     if (r.kind == RES_SERVICE || r.kind == RES_TASK) {
         /* The new tags alone first: their errors name them, not the sum. */
-        struct store_tag *v = calloc(in.n_tags + 1, sizeof *v);
-        if (!v)
-            abort();
-        for (size_t i = 0; i < in.n_tags; i++) {
-            v[i].key = in.tags[i].key;
-            v[i].value = in.tags[i].value ? in.tags[i].value : (char *)"";
-        }
-        rc = store_tags_check(v, in.n_tags, err, sizeof err);
-        free(v);
+        rc = store_tags_check(tags, in.n_tags, err, sizeof err);
+        free(tags);
         if (rc != STORE_OK)
             api_fail_store(c, rc, err);
         else if (record_tags_set(c, &r, tags_merged(*tags_of(&r), in.tags, in.n_tags,
@@ -287,12 +286,6 @@ tag_resource(struct api_call *c, const cJSON *input)
             api_reply(c, NULL);
         jw_free_shape(&tag_resource_shape, &in);
         return;
-    }
-    if (!(tags = calloc(in.n_tags + 1, sizeof(*tags))))
-        abort();
-    for (size_t i = 0; i < in.n_tags; i++) {
-        tags[i].key = in.tags[i].key;
-        tags[i].value = in.tags[i].value ? in.tags[i].value : (char *)"";
     }
     rc = r.kind == RES_BY_ARN
              ? store_rtags_set(ctx_store(c), in.resource_arn, tags, in.n_tags, err,
