@@ -289,8 +289,6 @@ int registry_publish(struct registry *r, struct reg_snapshot *s)
     r->cur = held_of(s);
     pthread_mutex_unlock(&r->mu);
     reg_snapshot_release(&old->s);
-    /* A subscriber may unsubscribe itself from its callback: walk a copy
-     * of the count and re-check the bound. */
     for (size_t i = 0; i < r->n_subs; i++)
         r->subs[i].cb(r->subs[i].arg);
     return 1;
