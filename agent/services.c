@@ -30,9 +30,10 @@
 struct sstate {
     struct services *m;
     struct service *s;
-    struct drain_set drains;
-    char **seen;        /* ARNs of its STOPPED tasks already handled */
+    char **seen;        /* ARNs of its stopping tasks already handled */
     size_t n_seen;
+    char **gone;        /* ARNs of those the drainers were told are gone */
+    size_t n_gone;
     bool dirty;
 };
 
@@ -126,15 +127,17 @@ static bool has_check(const struct task *t)
     return false;
 }
 
-static bool draining(const struct sstate *ss, const struct task *t)
+/* Stopping, but first out of the load balancers and DNS for the
+ * drainers' wait (tasks_stop_after): still running, DEACTIVATING. */
+static bool draining(const struct task *t)
 {
-    return drain_set_has(&ss->drains, t->arn);
+    return t->desired_status == TASK_STOPPED && t->deactivate_until_ms != 0 &&
+           t->last_status >= TASK_ACTIVATING && t->last_status <= TASK_DEACTIVATING;
 }
 
-static bool is_live(const struct sstate *ss, const struct task *t)
+static bool is_live(const struct task *t)
 {
-    return t->desired_status == TASK_RUNNING && t->last_status != TASK_STOPPED &&
-           !draining(ss, t);
+    return t->desired_status == TASK_RUNNING && t->last_status != TASK_STOPPED;
 }
 
 static ssize_t lb_bad_index(const struct services *m, const char *arn)
@@ -179,77 +182,84 @@ static bool is_healthy(const struct task *t)
     return h == HEALTH_HEALTHY || (h == HEALTH_UNKNOWN && !has_check(t));
 }
 
-static bool seen(const struct sstate *ss, const char *arn)
+static bool in_list(char *const *v, size_t n, const char *arn)
 {
-    for (size_t i = 0; i < ss->n_seen; i++)
-        if (strcmp(ss->seen[i], arn) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], arn) == 0)
             return true;
     return false;
 }
 
-static void mark_seen(struct sstate *ss, const char *arn)
+static void list_add(char ***v, size_t *n, const char *arn)
 {
-    char **g = realloc(ss->seen, (ss->n_seen + 1) * sizeof *g);
+    char **g = realloc(*v, (*n + 1) * sizeof *g);
     if (!g)
         abort();
-    ss->seen = g;
-    ss->seen[ss->n_seen++] = xstrdup(arn);
+    *v = g;
+    g[(*n)++] = xstrdup(arn);
 }
 
-/* Forgets the seen ARNs of tasks the manager forgot. */
-static void prune_seen(struct services *m, struct sstate *ss)
+/* Forgets the ARNs of tasks the manager forgot. */
+static void list_prune(struct services *m, char **v, size_t *n)
 {
     size_t k = 0;
-    for (size_t i = 0; i < ss->n_seen; i++) {
-        if (tasks_find(m->tasks, ss->seen[i]))
-            ss->seen[k++] = ss->seen[i];
+    for (size_t i = 0; i < *n; i++) {
+        if (tasks_find(m->tasks, v[i]))
+            v[k++] = v[i];
         else
-            free(ss->seen[i]);
+            free(v[i]);
     }
-    ss->n_seen = k;
+    *n = k;
+}
+
+static void list_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static bool seen(const struct sstate *ss, const char *arn)
+{
+    return in_list(ss->seen, ss->n_seen, arn);
+}
+
+static void mark_seen(struct sstate *ss, const char *arn)
+{
+    list_add(&ss->seen, &ss->n_seen, arn);
+}
+
+/* Once a stopping task's drain is over (or it had none), the drainers
+ * forget it: once per task. */
+static void tell_gone(struct services *m, struct service *s, struct task *t)
+{
+    struct sstate *ss = SS(s);
+
+    if (draining(t) || in_list(ss->gone, ss->n_gone, t->arn))
+        return;
+    list_add(&ss->gone, &ss->n_gone, t->arn);
+    drainers_gone(&m->drainers, s, t);
 }
 
 /* ---- draining and stopping ---- */
 
-/* Starts draining t; the task is stopped now when no drainer asks for a
- * wait.  Returns 1 when a drainer asked for one. */
+/* Stops t, draining it first: the drainers take it out of service and
+ * the task manager keeps it DEACTIVATING for the longest wait they ask.
+ * Returns 1 when one asked for a wait. */
 static int drain_task(struct services *m, struct service *s, struct task *t,
-                      const char *reason)
+                      const char *stop_code, const char *reason)
 {
-    struct sstate *ss = SS(s);
     uint64_t wait;
 
-    if (draining(ss, t) || t->desired_status != TASK_RUNNING)
+    if (t->desired_status != TASK_RUNNING)
         return 0;
-    wait = drainers_begin(&m->drainers, s, t);
-    log_info("service.task_stop", "service=%s task=%s drain_ms=%llu reason=\"%s\"",
-             s->name, t->id, (unsigned long long)wait, reason);
-    if (wait == 0) {
-        tasks_stop(m->tasks, t->arn, STOP_SERVICE, reason);
-        return 0;
-    }
-    drain_set_add(&ss->drains, t->arn, reason, clock_wall_ms() + (int64_t)wait);
-    return 1;
-}
-
-static bool still_running(void *arg, const char *arn)
-{
-    struct task *t = tasks_find(((struct services *)arg)->tasks, arn);
-    return t && t->desired_status == TASK_RUNNING;
-}
-
-static void stop_now(void *arg, const char *arn, const char *reason)
-{
-    tasks_stop(((struct services *)arg)->tasks, arn, STOP_SERVICE, reason);
-}
-
-/* Stops the tasks whose drain is over (or forgets those that went away). */
-static void finish_drains(struct services *m, struct sstate *ss, int64_t now)
-{
-    int64_t next = 0;
-    drain_set_due(&ss->drains, now, still_running, stop_now, m, &next);
-    if (next)
-        wake_at(m, next);
+    /* Only a running task is in the load balancers and DNS. */
+    wait = t->last_status == TASK_RUNNING ? drainers_begin(&m->drainers, s, t) : 0;
+    log_info("service.task_stop", "service=%s task=%s drain_ms=%llu code=%s reason=\"%s\"",
+             s->name, t->id, (unsigned long long)wait, stop_code,
+             reason ? reason : "Task stopped by user");
+    tasks_stop_after(m->tasks, t->arn, stop_code, reason, wait);
+    return wait > 0;
 }
 
 /* Appends " (task ID)" to a list for an event. */
@@ -284,7 +294,6 @@ static void handle_stopped(struct services *m, struct service *s, struct task *t
     struct svc_deployment *d = service_deployment(s, t->started_by);
 
     mark_seen(ss, t->arn);
-    drainers_gone(&m->drainers, s, t);
     if (!d || t->started_at_ms > 0 ||
         (t->stop_code && strcmp(t->stop_code, STOP_SERVICE) == 0))
         return;
@@ -455,9 +464,9 @@ static size_t stop_some(struct services *m, struct service *s, struct task **v,
     size_t done = 0;
     qsort(v, nv, sizeof *v, stop_order);
     for (size_t i = 0; i < nv && done < n; i++) {
-        if (!is_live(SS(s), v[i]))
+        if (!is_live(v[i]))
             continue;
-        *drained += (size_t)drain_task(m, s, v[i], reason);
+        *drained += (size_t)drain_task(m, s, v[i], STOP_SERVICE, reason);
         list_task(list, lsize, v[i]);
         done++;
     }
@@ -477,7 +486,6 @@ static void step_service(struct services *m, struct service *s, int64_t now)
 
     if (s->status == SVC_INACTIVE)
         return;
-    finish_drains(m, ss, now);
     c.p = jw_calloc(n + 1, sizeof *c.p);
     c.old = jw_calloc(n + 1, sizeof *c.old);
 
@@ -492,11 +500,12 @@ static void step_service(struct services *m, struct service *s, int64_t now)
         if (t->desired_status == TASK_STOPPED || t->last_status == TASK_STOPPED) {
             if (!seen(ss, t->arn))
                 handle_stopped(m, s, t, now);
+            tell_gone(m, s, t);
             any_left |= t->last_status != TASK_STOPPED;
             continue;
         }
         any_left = true;
-        if (!is_live(ss, t))
+        if (!is_live(t))
             continue;
         struct svc_deployment *d = service_deployment(s, t->started_by);
         ssize_t lb_bad = t->last_status == TASK_RUNNING ? lb_bad_index(m, t->arn) : -1;
@@ -519,7 +528,8 @@ static void step_service(struct services *m, struct service *s, int64_t now)
                     p->updated_at_ms = now;
                 }
                 stopped++;
-                drained += (size_t)drain_task(m, s, t, "Task failed container health checks");
+                drained += (size_t)drain_task(m, s, t, STOP_SERVICE,
+                                              "Task failed container health checks");
                 list_task(list, sizeof list, t);
                 ss->dirty = true;
                 continue;
@@ -661,7 +671,7 @@ static void step_service(struct services *m, struct service *s, int64_t now)
         }
     }
 
-    if (s->status == SVC_DRAINING && !any_left && ss->drains.n == 0) {
+    if (s->status == SVC_DRAINING && !any_left) {
         s->status = SVC_INACTIVE;
         s->inactive_at_ms = now;
         log_info("service.inactive", "service=%s", s->name);
@@ -676,10 +686,8 @@ static void forget(struct services *m, size_t i)
 {
     struct service *s = m->v[i];
     struct sstate *ss = SS(s);
-    drain_set_free(&ss->drains);
-    for (size_t k = 0; k < ss->n_seen; k++)
-        free(ss->seen[k]);
-    free(ss->seen);
+    list_free(ss->seen, ss->n_seen);
+    list_free(ss->gone, ss->n_gone);
     free(ss);
     service_free(s);
     memmove(&m->v[i], &m->v[i + 1], (m->n - i - 1) * sizeof *m->v);
@@ -710,10 +718,11 @@ static void publish(struct services *m)
             goto oom;
         for (size_t k = 0; k < n_all; k++) {
             struct task *t = all[k];
-            if (!of_service(s, t) || t->last_status != TASK_RUNNING ||
-                t->desired_status != TASK_RUNNING)
+            if (!of_service(s, t) ||
+                (!draining(t) && (t->last_status != TASK_RUNNING ||
+                                  t->desired_status != TASK_RUNNING)))
                 continue;
-            if (registry_feed_task(v, t, is_healthy(t), draining(SS(s), t)) < 0)
+            if (registry_feed_task(v, t, is_healthy(t), draining(t)) < 0)
                 goto oom;
         }
     }
@@ -738,7 +747,8 @@ static void step_all(struct services *m)
     } else {
         for (size_t i = 0; i < m->n; i++) {
             struct service *s = m->v[i];
-            prune_seen(m, SS(s));
+            list_prune(m, SS(s)->seen, &SS(s)->n_seen);
+            list_prune(m, SS(s)->gone, &SS(s)->n_gone);
             step_service(m, s, now);
             if (SS(s)->dirty)
                 persist(m, s, NULL, 0);
@@ -814,8 +824,12 @@ static int add(struct services *m, struct service *s)
      * belong to an earlier service of that name). */
     for (size_t i = 0; i < n; i++)
         if (of_service(s, all[i]) && (all[i]->last_status == TASK_STOPPED ||
-                                      all[i]->desired_status == TASK_STOPPED))
+                                      all[i]->desired_status == TASK_STOPPED)) {
             mark_seen(ss, all[i]->arn);
+            /* A drain that outlived that agent still ends with a gone. */
+            if (!draining(all[i]))
+                list_add(&ss->gone, &ss->n_gone, all[i]->arn);
+        }
     return 0;
 }
 
@@ -906,6 +920,28 @@ void services_set_registry(struct services *m, struct registry *reg)
 int services_add_drainer(struct services *m, const struct drainer_ops *ops, void *arg)
 {
     return drainers_add(&m->drainers, ops, arg);
+}
+
+struct task *services_stop_task(struct services *m, const char *ref, const char *reason)
+{
+    struct task *t = tasks_find(m->tasks, ref);
+
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < m->n; i++) {
+        struct service *s = m->v[i];
+        if (s->status == SVC_INACTIVE || !of_service(s, t))
+            continue;
+        if (drain_task(m, s, t, STOP_USER, reason && *reason ? reason : NULL)) {
+            service_event(s, clock_wall_ms(),
+                          "has begun draining connections on 1 tasks.");
+            SS(s)->dirty = true;
+            persist(m, s, NULL, 0);
+        }
+        kick(m);
+        return t;
+    }
+    return tasks_stop(m->tasks, ref, STOP_USER, reason);
 }
 
 struct service *services_find(struct services *m, const char *ref)

@@ -108,6 +108,12 @@ int services_add_drainer(struct services *m, const struct drainer_ops *ops, void
 struct registry;
 void services_set_registry(struct services *m, struct registry *reg);
 
+/* StopTask: a task of a service is drained first (its drainers' wait,
+ * DEACTIVATING, then stopped, as the scheduler's own stops), the service
+ * replaces it and says so in its events; any other task stops at once.
+ * NULL when no task has that ID or ARN. */
+struct task *services_stop_task(struct services *m, const char *ref, const char *reason);
+
 /* By name or ARN (of this cluster); NULL when unknown.  INACTIVE services
  * are found too. */
 struct service *services_find(struct services *m, const char *ref);

@@ -400,6 +400,8 @@ cJSON *task_to_json(const struct task *t, bool internal)
         cJSON_AddNumberToObject(b, "revision", (double)t->revision);
         add_str(b, "sandboxId", t->sandbox_id);
         cJSON_AddBoolToObject(b, "sandboxDone", t->sandbox_done);
+        if (t->deactivate_until_ms)
+            cJSON_AddNumberToObject(b, "deactivateUntil", (double)t->deactivate_until_ms);
         add_str(b, "clientToken", t->client_token);
         add_str(b, "clientRequest", t->client_request);
     }
@@ -566,6 +568,7 @@ struct task *task_from_json(const char *json, const char *taskdef_json,
     t->desired_status = (enum task_status)ds;
     t->sandbox_done = jbool(b, "sandboxDone");
     if (!jint(b, "revision", 0, 0, INT32_MAX, &t->revision) ||
+        !jint(b, "deactivateUntil", 0, 0, INT64_C(1) << 53, &t->deactivate_until_ms) ||
         !jint(o, "version", 1, 0, INT64_C(1) << 53, &t->version) ||
         !jtime(o, "createdAt", &t->created_at_ms) ||
         !jtime(o, "startedAt", &t->started_at_ms) ||

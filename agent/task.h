@@ -108,6 +108,10 @@ struct task {
     int64_t execution_stopped_at_ms, pull_started_at_ms, pull_stopped_at_ms;
     char *sandbox_id;     /* NULL: none (yet) */
     bool sandbox_done;    /* internal: sandbox_create answered */
+    /* internal: a stopping task stays DEACTIVATING (out of the load
+     * balancers and DNS, still running) until this wall-clock time, the
+     * drainers' wait; 0: no wait. */
+    int64_t deactivate_until_ms;
     struct task_container *containers; /* in task definition order */
     size_t n_containers;
     char *cpu, *memory;   /* the definition's, in units and MiB, or NULL */

@@ -30,6 +30,8 @@ struct tstate {
     int cur;               /* container of the operation in flight */
     ev_timer start_timer;  /* dependsOn wait */
     bool timer_armed;
+    ev_timer hold_timer;   /* DEACTIVATING: the drainers' wait is over */
+    bool hold_armed;
     ev_timer cleanup_timer; /* a stopped task's containers are due */
     bool cleanup_armed;
     bool clean_now;        /* a new task needs its host ports */
@@ -782,6 +784,42 @@ static void step_run(struct task *t)
     }
 }
 
+static void hold_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct tstate *ts = (struct tstate *)((char *)w - offsetof(struct tstate, hold_timer));
+
+    (void)loop;
+    (void)revents;
+    ts->hold_armed = false;
+    step(ts->t);
+}
+
+static void disarm_hold_timer(struct task *t)
+{
+    struct tstate *ts = TS(t);
+    if (ts->hold_armed) {
+        ev_timer_stop(ts->m->loop, &ts->hold_timer);
+        ts->hold_armed = false;
+    }
+}
+
+/* DEACTIVATING until the drainers' wait is over (tasks_stop_after); true
+ * while it lasts, with a timer armed to step again. */
+static bool held(struct task *t)
+{
+    struct tstate *ts = TS(t);
+    int64_t left = t->deactivate_until_ms - clock_wall_ms();
+
+    if (t->deactivate_until_ms == 0 || left <= 0)
+        return false;
+    if (!ts->hold_armed) {
+        ev_timer_init(&ts->hold_timer, hold_timer_cb, (double)left / 1000.0, 0);
+        ev_timer_start(ts->m->loop, &ts->hold_timer);
+        ts->hold_armed = true;
+    }
+    return true;
+}
+
 /* The next container to stop: the last in start order still running, so
  * a container stops after those that depend on it. */
 static void step_stop(struct task *t)
@@ -791,9 +829,14 @@ static void step_stop(struct task *t)
 
     disarm_start_timer(t);
     if (t->last_status < TASK_STOPPING) {
-        if (t->last_status >= TASK_ACTIVATING)
+        if (t->last_status >= TASK_ACTIVATING && t->last_status != TASK_DEACTIVATING) {
             set_status(t, TASK_DEACTIVATING);
-        /* Load balancer deregistration and draining go here. */
+            persist(t);
+        }
+        /* Out of the load balancers and DNS (the registry shows it
+         * draining), still serving what it has, until the wait is over. */
+        if (t->last_status == TASK_DEACTIVATING && held(t))
+            return;
         set_status(t, TASK_STOPPING);
         persist(t);
     }
@@ -1255,6 +1298,7 @@ static void forget(struct tasks *m, size_t k)
 
     runtime_forget(m->rt, t);
     disarm_start_timer(t);
+    disarm_hold_timer(t);
     disarm_cleanup_timer(t);
     free(t->mgr);
     task_free(t);
@@ -1468,6 +1512,12 @@ struct task *tasks_find(struct tasks *m, const char *ref)
 struct task *tasks_stop(struct tasks *m, const char *ref, const char *stop_code,
                         const char *reason)
 {
+    return tasks_stop_after(m, ref, stop_code, reason, 0);
+}
+
+struct task *tasks_stop_after(struct tasks *m, const char *ref, const char *stop_code,
+                              const char *reason, uint64_t hold_ms)
+{
     struct task *t = tasks_find(m, ref);
 
     if (!t)
@@ -1476,6 +1526,8 @@ struct task *tasks_stop(struct tasks *m, const char *ref, const char *stop_code,
         return t;
     want_stopped(t, stop_code ? stop_code : STOP_USER,
                  reason && *reason ? reason : "Task stopped by user");
+    if (hold_ms && t->last_status >= TASK_ACTIVATING && t->last_status <= TASK_RUNNING)
+        t->deactivate_until_ms = clock_wall_ms() + (int64_t)hold_ms;
     persist(t);
     step(t);
     return t;

@@ -95,6 +95,12 @@ int tasks_run(struct tasks *m, const char *taskdef_arn, int64_t revision,
  * changes nothing.  NULL when no task has that ID or ARN. */
 struct task *tasks_stop(struct tasks *m, const char *ref, const char *stop_code,
                         const char *reason);
+/* The same, but a running task first stays DEACTIVATING for hold_ms (the
+ * drainers' wait: out of the load balancers and DNS, its containers still
+ * running) and only then stops.  The wait is stored, so an agent restarted
+ * meanwhile keeps it. */
+struct task *tasks_stop_after(struct tasks *m, const char *ref, const char *stop_code,
+                              const char *reason, uint64_t hold_ms);
 /* Saves t after the caller changed what the API shows of it (its tags):
  * 0, or -1 with err when the store failed. */
 int tasks_save(struct tasks *m, struct task *t, char *err, size_t errlen);

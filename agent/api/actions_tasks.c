@@ -11,6 +11,7 @@
 #include "agent/log.h"
 #include "agent/overrides.h"
 #include "agent/resources.h"
+#include "agent/services.h"
 #include "agent/task.h"
 #include "agent/taskdef.h"
 #include "agent/tasks.h"
@@ -360,8 +361,14 @@ static void stop_task(struct api_call *c, const cJSON *input)
     int kind = check_cluster(c, in.cluster);
     if (kind >= 0) {
         /* Another cluster has no tasks: none can be found there. */
-        t = kind == API_CLUSTER_OWN ? tasks_stop(CTX(c)->tasks, in.task, STOP_USER, in.reason)
-                                    : NULL;
+        /* A service's task is drained first, as ECS deregisters it from
+         * its target groups before stopping it. */
+        if (kind != API_CLUSTER_OWN)
+            t = NULL;
+        else if (CTX(c)->services)
+            t = services_stop_task(CTX(c)->services, in.task, in.reason);
+        else
+            t = tasks_stop(CTX(c)->tasks, in.task, STOP_USER, in.reason);
         if (!t) {
             api_fail(c, "InvalidParameterException",
                      "The referenced task was not found: %s", in.task);

@@ -306,24 +306,6 @@ static void td_gone(void *arg, const struct service *s, const struct task *t)
 static const struct drainer_ops td_ops = {"test", td_begin, td_gone};
 static const struct drainer_ops td_ops_nogone = {"test2", td_begin, NULL};
 
-struct stops {
-    char got[200];
-    const char *forgotten; /* this ARN is no longer ours */
-};
-
-static bool still(void *arg, const char *arn)
-{
-    struct stops *x = arg;
-    return !x->forgotten || strcmp(arn, x->forgotten) != 0;
-}
-
-static void stop(void *arg, const char *arn, const char *reason)
-{
-    struct stops *x = arg;
-    size_t n = strlen(x->got);
-    snprintf(x->got + n, sizeof x->got - n, "%s(%s) ", arn, reason);
-}
-
 static void test_drain(void)
 {
     struct drainers d = {0};
@@ -340,29 +322,6 @@ static void test_drain(void)
     drainers_gone(&d, NULL, NULL);
     ok(a.gone == 1 && b.gone == 1, "gone() reaches the drainers that have it");
     drainers_free(&d);
-
-    struct drain_set set = {0};
-    struct stops x = {"", NULL};
-    int64_t next = 0;
-    drain_set_add(&set, "t1", "r1", 1000);
-    drain_set_add(&set, "t2", "r2", 2000);
-    drain_set_add(&set, "t3", "r3", 1500);
-    ok(drain_set_has(&set, "t2") && !drain_set_has(&set, "t9"), "the set knows its tasks");
-    drain_set_due(&set, 999, still, stop, &x, &next);
-    ok(x.got[0] == '\0' && next == 1000 && set.n == 3, "nothing is stopped before its time");
-    next = 0;
-    drain_set_due(&set, 1000, still, stop, &x, &next);
-    is_str(x.got, "t1(r1) ", "at its deadline a task is stopped with its reason");
-    ok(next == 1500 && set.n == 2 && !drain_set_has(&set, "t1"),
-       "and leaves the set; the next deadline is the earliest left");
-    x.got[0] = '\0';
-    x.forgotten = "t3";
-    next = 0;
-    drain_set_due(&set, 5000, still, stop, &x, &next);
-    is_str(x.got, "t2(r2) ", "a task no longer ours is dropped, not stopped");
-    ok(set.n == 0 && next == 0, "the set is empty; no deadline left");
-    drain_set_add(&set, "t4", "r4", 1);
-    drain_set_free(&set);
 }
 
 /* ---- store ---- */

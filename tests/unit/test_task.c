@@ -239,6 +239,7 @@ static struct task *full_task(void)
     task_set_str(&t->group, "service:front");
     task_set_str(&t->sandbox_id, "sbx-1");
     t->sandbox_done = true;
+    t->deactivate_until_ms = NOW + 2500;
     t->version = 7;
     t->started_at_ms = NOW + 1001;
     t->stopping_at_ms = NOW + 2002;
@@ -369,6 +370,8 @@ static void test_round_trip(void)
        "every time to the millisecond");
     is_str(b->sandbox_id, "sbx-1", "sandbox id");
     ok(b->sandbox_done, "sandboxDone");
+    ok(b->deactivate_until_ms == t->deactivate_until_ms,
+       "the drain's end (a restarted agent keeps DEACTIVATING until then)");
     is_str(b->cpu, t->cpu, "cpu");
     is_str(b->memory, t->memory, "memory");
     char *tg = b->tags ? cJSON_PrintUnformatted(b->tags) : NULL;
