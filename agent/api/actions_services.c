@@ -98,6 +98,24 @@ static struct service *find_active(struct api_call *c, const char *ref, bool any
     return s;
 }
 
+/* find_active in the request's cluster: another cluster (one with no
+ * container instance: nothing of it runs here) has no services. */
+static struct service *find_in_cluster(struct api_call *c, const char *cluster,
+                                       const char *ref, bool any)
+{
+    int kind = api_cluster_check(c, cluster);
+
+    if (kind < 0)
+        return NULL;
+    if (kind == API_CLUSTER_OTHER) {
+        api_fail(c, "ServiceNotFoundException", "Service not found: %s (cluster %s has "
+                 "no services: services run in this host's cluster %s)", ref, cluster,
+                 CTX(c)->cluster);
+        return NULL;
+    }
+    return find_active(c, ref, any);
+}
+
 /* ---- CreateService ---- */
 
 static void create_service(struct api_call *c, const cJSON *input)
@@ -153,7 +171,7 @@ static void update_service(struct api_call *c, const cJSON *input)
 
     if (parse(c, input, true, &in) < 0)
         return;
-    if (api_check_cluster(c, in.cluster) < 0 || !(s = find_active(c, in.name, false)))
+    if (!(s = find_in_cluster(c, in.cluster, in.name, false)))
         goto done;
     if (in.task_definition && resolve_taskdef(c, in.task_definition, &td) < 0)
         goto done;
@@ -196,7 +214,7 @@ static void delete_service(struct api_call *c, const cJSON *input)
 
     if (api_parse_input(c, input, &delete_shape, &in) < 0)
         return;
-    if (api_check_cluster(c, in.cluster) < 0 || !(s = find_active(c, in.service, true)))
+    if (!(s = find_in_cluster(c, in.cluster, in.service, true)))
         goto done;
     if (s->status == SVC_INACTIVE) {
         api_fail(c, "ServiceNotActiveException", "Service was not ACTIVE: %s is INACTIVE",
@@ -251,13 +269,19 @@ static void describe_services(struct api_call *c, const cJSON *input)
 
     if (api_parse_input(c, input, &describe_shape, &in) < 0)
         return;
-    if (api_check_cluster(c, in.cluster) == 0) {
+    int kind = api_cluster_check(c, in.cluster);
+    if (kind >= 0) {
+        /* Another cluster has no services here: each is MISSING there. */
+        const char *cl = kind == API_CLUSTER_OWN ? x->cluster : in.cluster;
+        if (strncmp(cl, "arn:", 4) == 0 && strstr(cl, ":cluster/"))
+            cl = strstr(cl, ":cluster/") + 9;
         cJSON *o = cJSON_CreateObject();
         cJSON *ss = cJSON_AddArrayToObject(o, "services");
         cJSON *fs = cJSON_AddArrayToObject(o, "failures");
         for (size_t i = 0; i < in.services.n; i++) {
             const char *ref = in.services.v[i];
-            struct service *s = services_find(x->services, ref);
+            struct service *s = kind == API_CLUSTER_OWN ? services_find(x->services, ref)
+                                                        : NULL;
             if (s) {
                 cJSON_AddItemToArray(ss, service_out(c, s, in.include.n > 0));
                 continue;
@@ -266,7 +290,7 @@ static void describe_services(struct api_call *c, const cJSON *input)
                 snprintf(arn, sizeof arn, "%s", ref);
             else
                 snprintf(arn, sizeof arn, "arn:aws:ecs:%s:%s:service/%s/%s", x->region,
-                         x->account_id, x->cluster, ref);
+                         x->account_id, cl, ref);
             cJSON *f = cJSON_CreateObject();
             cJSON_AddStringToObject(f, "arn", arn);
             cJSON_AddStringToObject(f, "reason", "MISSING");
@@ -307,9 +331,11 @@ static void list_services(struct api_call *c, const cJSON *input)
 
     if (api_parse_input(c, input, &list_shape, &in) < 0)
         return;
-    if (api_check_cluster(c, in.cluster) < 0)
+    int kind = api_cluster_check(c, in.cluster);
+    if (kind < 0)
         goto done;
-    n = services_all(CTX(c)->services, &all);
+    /* Another cluster has no services here: an empty list. */
+    n = kind == API_CLUSTER_OWN ? services_all(CTX(c)->services, &all) : 0;
     /* The token is the name of the last service of the previous page. */
     if (in.next_token && *in.next_token) {
         for (i = 0; i < n && strcmp(all[i]->name, in.next_token) != 0; i++)

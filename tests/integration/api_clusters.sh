@@ -159,6 +159,18 @@ is "run-task into an unknown cluster" \
     "$(ecs run-task --cluster nosuch-$$ --task-definition cl-sleep | grep -o 'ClusterNotFoundException.*')" \
     "ClusterNotFoundException) when calling the RunTask operation: Cluster not found."
 is "list-tasks in another cluster: none" "$(ecs list-tasks --cluster other-$$ | jpath 'len(d["taskArns"])')" 0
+# Services run in this host's cluster only: another has none of them.
+is "list-services in another cluster: none" \
+    "$(ecs list-services --cluster other-$$ | jpath 'len(d["serviceArns"])')" 0
+is "describe-services in another cluster: MISSING, under that cluster's ARN" \
+    "$(ecs describe-services --cluster other-$$ --services web | jpath 'd["failures"][0]["reason"]+" "+d["failures"][0]["arn"]')" \
+    "MISSING arn:aws:ecs:local:000000000000:service/other-$$/web"
+like "update-service in another cluster: ServiceNotFoundException" \
+    "$(ecs update-service --cluster other-$$ --service web --desired-count 1)" \
+    "ServiceNotFoundException.*Service not found: web"
+like "create-service in another cluster is refused, saying where services run" \
+    "$(ecs create-service --cluster other-$$ --service-name web --task-definition cl-sleep --desired-count 1)" \
+    "InvalidParameterException.*No Container Instances were found in cluster other-$$"
 S=$(ecs run-task --cluster "$CLUSTER" --task-definition cl-sleep --count 2 | jpath '" ".join(t["taskArn"] for t in d["tasks"])')
 set -- $S
 ok "two tasks run" wait_for 60 task_is "$1" RUNNING
