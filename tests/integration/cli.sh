@@ -232,10 +232,6 @@ is "a missing file exits 2" "$?" 2
 is "naming it" "$out" "berth: $T/missing.json: cannot read the task definition: No such file or directory"
 
 # ---- services: the commands that show, follow and change them ----
-api() {
-    curl -s --unix-socket "$T/api.sock" -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
-        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://d/
-}
 out=$(api CreateService '{"serviceName":"clisvc","taskDefinition":"cliweb:1","desiredCount":2,
   "deploymentConfiguration":{"deploymentCircuitBreaker":{"enable":true,"rollback":true}}}')
 like "(CreateService of a 2-task service)" "$out" '"serviceName": *"clisvc"'

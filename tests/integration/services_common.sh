@@ -44,12 +44,7 @@ on_exit cleanup_engine
 
 ecs() { "$AWS_BIN" ecs "$@" --cluster "$CLUSTER" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
 ecs_nc() { "$AWS_BIN" ecs "$@" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
-jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # The API over its unix socket (trusted, no signature): fast enough to poll.
-api() { # ACTION JSON
-    curl -s --unix-socket "$T/api.sock" -X POST -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
-        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://berth/
-}
 svc() { # EXPR (s is the service)
     api DescribeServices '{"services":["web"]}' | python3 -c "import json,sys; s=json.load(sys.stdin)['services'][0]; print($1)"
 }

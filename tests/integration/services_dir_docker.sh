@@ -42,11 +42,6 @@ cleanup_engine() { remove_cluster docker "$CLUSTER"; }
 on_exit cleanup_engine
 
 ecs() { "$AWS_BIN" ecs "$@" --cluster "$CLUSTER" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
-jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-api() { # ACTION JSON (the unix socket: no signature, fast to poll)
-    curl -s --unix-socket "$T/api.sock" -X POST -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
-        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://berth/
-}
 svc() { # NAME EXPR (s is the service)
     api DescribeServices "{\"services\":[\"$1\"]}" |
         python3 -c "import json,sys; s=json.load(sys.stdin)['services'][0]; print($2)"

@@ -36,11 +36,6 @@ sed -i "s/^cluster = test$/cluster = $CLUSTER/" "$T/berth.conf"
 cleanup_engine() { remove_cluster "$ENGINE" "$CLUSTER"; }
 on_exit cleanup_engine
 
-api() { # ACTION JSON
-    curl -s --unix-socket "$T/api.sock" -X POST -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
-        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://berth/
-}
-jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 srv() { dig -p "$DPORT" @127.0.0.1 +time=2 +tries=1 +noall +answer SRV web.prod.local; }
 n_srv() { srv | grep -c SRV; }
 has_n() { [ "$(n_srv)" -eq "$1" ]; }

@@ -232,3 +232,13 @@ write_conf() {
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# api ACTION JSON: an ECS API call on the test berthd's unix socket
+# ($T/api.sock: trusted by its permissions, so unsigned and fast to poll).
+api() {
+    curl -s --unix-socket "$T/api.sock" -X POST -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
+        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://berth/
+}
+
+# jpath EXPR: EXPR (Python, over d, the JSON read from stdin) printed.
+jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
