@@ -6,17 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/json_walk_table.h"
 #include "agent/overrides.h"
 #include "agent/taskdef.h"
 
-#define F_(json, k, st, m, ...) \
-    {.name = json, .kind = k, .offset = offsetof(st, m), __VA_ARGS__}
-#define HAS(st, m) .has = offsetof(st, m) + 1
 #define ARRAY(json, st, m, sh, ...)                                            \
     {.name = json, .kind = JW_ARRAY, .offset = offsetof(st, m),               \
      .count_offset = offsetof(st, n_##m), .shape = &sh, __VA_ARGS__}
-#define IGN(json, k, why) {.name = json, .kind = k, .use = JW_IGNORE, .reason = why}
-#define END {.name = NULL}
 
 static const char *const env_file_types[] = {"s3", NULL};
 static const char *const role_reason = "IAM roles have no meaning on a Berth host";

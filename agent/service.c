@@ -9,13 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/json_walk_table.h"
+#include "agent/ecs_tag.h"
 #include "agent/service.h"
 
-#define F_(json, k, st, m, ...) \
-    {.name = json, .kind = k, .offset = offsetof(st, m), __VA_ARGS__}
-#define IGN(json, k, why) {.name = json, .kind = k, .use = JW_IGNORE, .reason = why}
-#define END {.name = NULL}
-#define HAS(st, m) .has = offsetof(st, m) + 1
 
 const char *const service_launch_types[] = {"EC2", "FARGATE", "EXTERNAL", NULL};
 const char *const service_sched_names[] = {"REPLICA", "DAEMON", NULL};
@@ -54,16 +51,6 @@ static const struct jw_field reg_fields[] = {
     END,
 };
 static const struct jw_shape reg_shape = {sizeof(struct reg_in), reg_fields, NULL};
-
-struct tag_in {
-    char *key, *value;
-};
-static const struct jw_field tag_fields[] = {
-    F_("key", JW_STRING, struct tag_in, key, .required = true),
-    F_("value", JW_STRING, struct tag_in, value),
-    END,
-};
-static const struct jw_shape tag_shape = {sizeof(struct tag_in), tag_fields, NULL};
 
 #define IN struct svc_input
 static const struct jw_field cb_fields[] = {
@@ -172,7 +159,7 @@ static const struct jw_field create_fields[] = {
        HAS(IN, has_sched)),
     F_("deploymentController", JW_OBJECT, IN, controller, .shape = &controller_shape,
        HAS(IN, has_controller)),
-    F_("tags", JW_ARRAY, IN, tags_v, .shape = &tag_shape,
+    F_("tags", JW_ARRAY, IN, tags_v, .shape = &ecs_tag_shape,
        .count_offset = offsetof(IN, n_tags), .ranged = true, .min = 0, .max = 50),
     IGN("clientToken", JW_STRING, "idempotency tokens are not checked yet"),
     IGN("role", JW_STRING, "IAM roles have no meaning on a Berth host"),

@@ -8,15 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/json_walk_table.h"
 #include "agent/taskdef.h"
 #include "agent/taskdef_check.h"
 
 /* ------------------------------------------------------------------ */
 /* Field tables: one per shape of the model, in the model's order      */
 
-#define F_(json, k, st, m, ...) \
-    {.name = json, .kind = k, .offset = offsetof(st, m), __VA_ARGS__}
-#define HAS(st, m) .has = offsetof(st, m) + 1
 #define RANGE(lo, hi) .ranged = true, .min = lo, .max = hi
 #define IGNORED(json, k, why) {.name = json, .kind = k, .use = JW_IGNORE, .reason = why}
 #define UNSUPPORTED(json, k, why) \
@@ -24,7 +22,6 @@
 #define ARRAY(json, st, m, sh, ...)                                            \
     {.name = json, .kind = JW_ARRAY, .offset = offsetof(st, m),               \
      .count_offset = offsetof(st, n_##m), .shape = &sh, __VA_ARGS__}
-#define END {.name = NULL}
 
 const char *const taskdef_network_modes[] = {"bridge", "host", "awsvpc", "none", NULL};
 const char *const taskdef_conditions[] = {"START", "COMPLETE", "SUCCESS", "HEALTHY", NULL};

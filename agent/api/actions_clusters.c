@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "agent/json_walk_table.h"
+#include "agent/ecs_tag.h"
 #include "agent/api/actions.h"
 #include "agent/log.h"
 #include "agent/resources.h"
@@ -21,10 +23,6 @@
 #include "agent/task.h"
 #include "agent/tasks.h"
 
-#define F_(json, k, st, m, ...) \
-    {.name = json, .kind = k, .offset = offsetof(st, m), __VA_ARGS__}
-#define UNSUP(json, k, why) {.name = json, .kind = k, .use = JW_UNSUPPORTED, .reason = why}
-#define END {.name = NULL}
 
 #define CTX(c) ((struct api_tasks_ctx *)api_call_ctx(c))
 
@@ -202,16 +200,6 @@ static cJSON *cluster_json(struct api_call *c, const struct store_cluster *rec, 
 
 /* ---- CreateCluster ---- */
 
-struct tag_in {
-    char *key, *value;
-};
-static const struct jw_field tag_fields[] = {
-    F_("key", JW_STRING, struct tag_in, key, .required = true),
-    F_("value", JW_STRING, struct tag_in, value),
-    END,
-};
-static const struct jw_shape tag_shape = {sizeof(struct tag_in), tag_fields, NULL};
-
 static const char *const setting_names[] = {"containerInsights", NULL};
 static const char *const insights_values[] = {"enabled", "disabled", "enhanced", NULL};
 struct setting_in {
@@ -267,7 +255,7 @@ static const struct jw_shape scd_shape = {sizeof(struct scd_in), scd_fields, NUL
 
 struct create_in {
     char *name;
-    struct tag_in *tags;
+    struct ecs_tag_in *tags;
     size_t n_tags;
     struct setting_in *settings;
     size_t n_settings;
@@ -288,7 +276,7 @@ static void check_create(struct jw *w, void *obj)
 static const struct jw_field create_fields[] = {
     F_("clusterName", JW_STRING, struct create_in, name),
     {.name = "tags", .kind = JW_ARRAY, .offset = offsetof(struct create_in, tags),
-     .count_offset = offsetof(struct create_in, n_tags), .shape = &tag_shape,
+     .count_offset = offsetof(struct create_in, n_tags), .shape = &ecs_tag_shape,
      .ranged = true, .min = 0, .max = 50},
     {.name = "settings", .kind = JW_ARRAY, .offset = offsetof(struct create_in, settings),
      .count_offset = offsetof(struct create_in, n_settings), .shape = &setting_shape},

@@ -9,15 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "agent/json_walk_table.h"
 #include "agent/api/actions.h"
 #include "agent/clock.h"
 #include "agent/log.h"
 #include "agent/service.h"
 #include "agent/services.h"
 
-#define F_(json, k, st, m, ...) \
-    {.name = json, .kind = k, .offset = offsetof(st, m), __VA_ARGS__}
-#define END {.name = NULL}
 
 #define CTX(c) ((struct api_tasks_ctx *)api_call_ctx(c))
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/json_walk_table.h"
+#include "agent/ecs_tag.h"
 #include "agent/api/actions.h"
 #include "agent/service.h"
 #include "agent/services.h"
@@ -19,25 +21,10 @@
 #include "agent/task.h"
 #include "agent/tasks.h"
 
-#define F_(json, k, st, m, ...) \
-    {.name = json, .kind = k, .offset = offsetof(st, m), __VA_ARGS__}
-#define END {.name = NULL}
-
-struct tag_in {
-    char *key;
-    char *value;
-};
-
-static const struct jw_field tag_fields[] = {
-    F_("key", JW_STRING, struct tag_in, key, .required = true),
-    F_("value", JW_STRING, struct tag_in, value),
-    END,
-};
-static const struct jw_shape tag_shape = {sizeof(struct tag_in), tag_fields, NULL};
 
 struct tags_in {
     char *resource_arn;
-    struct tag_in *tags;
+    struct ecs_tag_in *tags;
     size_t n_tags;
     struct jw_strv tag_keys;
 };
@@ -46,7 +33,7 @@ static const struct jw_field tag_resource_fields[] = {
     F_("resourceArn", JW_STRING, struct tags_in, resource_arn, .required = true),
     {.name = "tags", .kind = JW_ARRAY, .required = true,
      .offset = offsetof(struct tags_in, tags),
-     .count_offset = offsetof(struct tags_in, n_tags), .shape = &tag_shape},
+     .count_offset = offsetof(struct tags_in, n_tags), .shape = &ecs_tag_shape},
     END,
 };
 static const struct jw_shape tag_resource_shape = {sizeof(struct tags_in),
@@ -196,7 +183,7 @@ static cJSON *tag_object(const char *key, const char *value)
 
 /* The record's tags after TagResource (add, or replace the value of the
  * same key) or UntagResource (keys removed); a new array, caller deletes. */
-static cJSON *tags_merged(const cJSON *old, const struct tag_in *add, size_t n_add,
+static cJSON *tags_merged(const cJSON *old, const struct ecs_tag_in *add, size_t n_add,
                           const struct jw_strv *drop)
 {
     cJSON *out = cJSON_CreateArray();

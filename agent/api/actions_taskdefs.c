@@ -6,13 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/json_walk_table.h"
 #include "agent/api/actions.h"
 #include "agent/log.h"
 #include "agent/taskdef.h"
 
-#define F_(json, k, st, m, ...) \
-    {.name = json, .kind = k, .offset = offsetof(st, m), __VA_ARGS__}
-#define END {.name = NULL}
 
 /* ---- shared ---- */
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/json_walk_table.h"
 #include "agent/api/actions.h"
 #include "agent/log.h"
 #include "agent/overrides.h"
@@ -16,11 +17,6 @@
 #include "agent/taskdef.h"
 #include "agent/tasks.h"
 
-#define F_(json, k, st, m, ...) \
-    {.name = json, .kind = k, .offset = offsetof(st, m), __VA_ARGS__}
-#define IGN(json, k, why) {.name = json, .kind = k, .use = JW_IGNORE, .reason = why}
-#define UNSUP(json, k, why) {.name = json, .kind = k, .use = JW_UNSUPPORTED, .reason = why}
-#define END {.name = NULL}
 
 #define CTX(c) ((struct api_tasks_ctx *)api_call_ctx(c))
 
