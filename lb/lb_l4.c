@@ -323,6 +323,52 @@ void lb_l4_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l)
     try_connect(c);
 }
 
+void lb_l4_adopt(struct lb_worker *w, int cfd, int sfd, uint64_t key, double idle)
+{
+    struct lb_conn *c = calloc(1, sizeof *c);
+
+    if (!c) {
+        close(cfd);
+        close(sfd);
+        if (key) {
+            uint32_t *n = lb_count(w, key);
+            if (n && *n)
+                (*n)--;
+        }
+        return;
+    }
+    c->w = w;
+    c->cfd = cfd;
+    c->sfd = sfd;
+    c->key = key;
+    c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
+    c->idle = idle;
+    ev_io_init(&c->cio, on_client, cfd, EV_READ);
+    c->cio.data = c;
+    ev_io_init(&c->sio, on_server, sfd, EV_READ);
+    c->sio.data = c;
+    ev_timer_init(&c->timer, on_timer, 1., 0.);
+    c->timer.data = c;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    atomic_fetch_add(&w->active, 1);
+    connected(c);
+}
+
+void lb_l4_sweep(struct lb_worker *w, double now)
+{
+    for (struct lb_conn *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->key || c->st != CONN_PROXYING)
+            continue;
+        const struct lb_target *t = lb_target_of(w, c->key);
+        if (t && t->state == LB_T_DRAINING && t->drain_end > 0. && t->drain_end <= now)
+            conn_free(c);
+    }
+}
+
 void lb_l4_close_all(struct lb_worker *w)
 {
     while (w->conns)

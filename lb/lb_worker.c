@@ -42,10 +42,27 @@ static bool tried_has(const uint64_t *t, size_t n, uint64_t k)
     return false;
 }
 
-static uint32_t load_of(struct lb_worker *w, const struct lb_target *t)
+/* A slow-starting target's share now: 0.05 to 1 (it is never starved). */
+static double share(struct lb_worker *w, const struct lb_target *t)
+{
+    if (t->ramp_len <= 0.)
+        return 1.;
+    double f = (ev_now(w->loop) - t->ramp_start) / t->ramp_len;
+    return f >= 1. ? 1. : f < 0.05 ? 0.05 : f;
+}
+
+/* Load scaled by the share, so a ramping target looks busier. */
+static double load_of(struct lb_worker *w, const struct lb_target *t)
 {
     uint32_t *c = lb_count(w, t->key);
-    return c ? *c : 0;
+    return (double)((c ? *c : 0) + 1) / share(w, t);
+}
+
+/* Round robin's admission of a ramping target: with probability share. */
+static bool admit(struct lb_worker *w, const struct lb_target *t)
+{
+    double f = share(w, t);
+    return f >= 1. || (double)(rnd(w) % 10000) < f * 10000.;
 }
 
 const struct lb_target *lb_pick(struct lb_worker *w, size_t gi, const uint64_t *tried,
@@ -61,10 +78,14 @@ const struct lb_target *lb_pick(struct lb_worker *w, size_t gi, const uint64_t *
     case LB_ALGO_ROUND_ROBIN:
         for (size_t i = 0; i < n; i++) {
             const struct lb_target *t = &g->targets[g->pick[w->rr[gi]++ % n]];
-            if (!tried_has(tried, n_tried, t->key))
+            if (tried_has(tried, n_tried, t->key))
+                continue;
+            if (admit(w, t))
                 return t;
+            if (!best)
+                best = t; /* if every other one is tried */
         }
-        return NULL;
+        return best;
     case LB_ALGO_LEAST_OUTSTANDING: {
         /* from a rotating start, so ties spread */
         size_t start = (size_t)(w->rr[gi]++ % n);
@@ -133,7 +154,11 @@ static void on_accept(struct ev_loop *loop, ev_io *io, int revents)
                 fprintf(stderr, "berthd: lb: accept: %s\n", strerror(errno));
             return;
         }
-        lb_l4_accept(w, fd, &w->view->listeners[lw->listener]);
+        const struct lb_vlistener *l = &w->view->listeners[lw->listener];
+        if (l->protocol == LB_PROTO_HTTP)
+            lb_http_accept(w, fd, l);
+        else
+            lb_l4_accept(w, fd, l);
     }
 }
 
@@ -171,6 +196,26 @@ static void take_view(struct lb_worker *w)
     lb_view_release(old);
 }
 
+const struct lb_target *lb_target_of(struct lb_worker *w, uint64_t key)
+{
+    const struct lb_view *v = w->view;
+
+    for (size_t i = 0; i < v->n_tgs; i++)
+        for (size_t j = 0; j < v->tgs[i].n_targets; j++)
+            if (v->tgs[i].targets[j].key == key)
+                return &v->tgs[i].targets[j];
+    return NULL;
+}
+
+static void on_sweep(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct lb_worker *w = t->data;
+    (void)revents;
+
+    lb_l4_sweep(w, ev_now(loop));
+    lb_http_sweep(w, ev_now(loop));
+}
+
 static void on_wake(struct ev_loop *loop, ev_async *a, int revents)
 {
     (void)loop;
@@ -190,10 +235,17 @@ static void *run(void *arg)
     struct lb_worker *w = arg;
 
     take_view(w);
+    ev_timer_init(&w->sweep, on_sweep, 1., 1.);
+    w->sweep.data = w;
+    ev_timer_start(w->loop, &w->sweep);
+    ev_unref(w->loop); /* the sweep alone does not keep the loop running */
     ev_run(w->loop, 0);
+    ev_ref(w->loop);
+    ev_timer_stop(w->loop, &w->sweep);
     for (size_t i = 0; i < w->n_lw; i++)
         ev_io_stop(w->loop, &w->lw[i].io);
     lb_l4_close_all(w);
+    lb_http_close_all(w);
     return NULL;
 }
 

@@ -1,5 +1,6 @@
 /* lb_worker_priv.h: a worker's insides, shared by lb_worker.c (threads,
- * listeners, target picking) and lb_l4.c (TCP connections). */
+ * listeners, target picking, the sweep), lb_l4.c (TCP connections) and
+ * lb_http.c (HTTP connections and the keep-alive pool). */
 #ifndef BERTH_LB_WORKER_PRIV_H
 #define BERTH_LB_WORKER_PRIV_H
 
@@ -13,8 +14,17 @@
 
 #define LB_COUNTS 4096 /* open addressing; per worker */
 #define LB_PIPE_POOL 64
+#define LB_IDLE_POOL 256 /* idle keep-alive backend connections, per worker */
 
 struct lb_conn;
+struct lb_hconn;
+
+/* An idle backend connection of target key, pooled since since. */
+struct lb_idle {
+    uint64_t key;
+    int fd;
+    double since;
+};
 
 struct lb_lwatch {
     ev_io io;
@@ -37,6 +47,10 @@ struct lb_worker {
     int pipes[LB_PIPE_POOL][2];
     size_t n_pipes;
     struct lb_conn *conns; /* list, for the stop */
+    struct lb_hconn *hconns;
+    struct lb_idle pool[LB_IDLE_POOL];
+    size_t n_pool;
+    ev_timer sweep;        /* drained targets' connections, pool expiry */
     atomic_ullong active;
     uint64_t rng;
 };
@@ -57,8 +71,25 @@ const struct lb_target *lb_pick(struct lb_worker *w, size_t gi, const uint64_t *
 int lb_pipe_get(struct lb_worker *w, int p[2]);
 void lb_pipe_put(struct lb_worker *w, int p[2], bool empty);
 
+/* The state of target key in the worker's view: its lb_target, NULL when
+ * no group has it. */
+const struct lb_target *lb_target_of(struct lb_worker *w, uint64_t key);
+
 /* lb_l4.c */
 void lb_l4_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l);
+/* Takes over an established pair (an upgraded HTTP connection) as a byte
+ * pump; both sockets' pending data already flushed.  key: the target's,
+ * counted by the caller (the count passes to the new connection). */
+void lb_l4_adopt(struct lb_worker *w, int cfd, int sfd, uint64_t key, double idle);
+/* Closes the connections to targets whose drain ended (drain_end <= now). */
+void lb_l4_sweep(struct lb_worker *w, double now);
 void lb_l4_close_all(struct lb_worker *w);
+
+/* lb_http.c */
+void lb_http_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l);
+/* Drained targets' connections and pooled connections that expired or
+ * whose target drains or left. */
+void lb_http_sweep(struct lb_worker *w, double now);
+void lb_http_close_all(struct lb_worker *w);
 
 #endif
