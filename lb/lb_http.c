@@ -605,7 +605,8 @@ static void try_connect(struct lb_hconn *c)
         arm(c, (double)v->tgs[c->tgi].connect_timeout_ms / 1000.);
         return;
     }
-    send_error(c, any || v->tgs[c->tgi].n_targets ? 502 : 503);
+    /* 503: nothing to pick (none, or all draining) */
+    send_error(c, any || c->n_tried ? 502 : 503);
 }
 
 /* The target failed before it answered: another connection when allowed. */

@@ -21,6 +21,7 @@
 #include "agent/conf.h"
 #include "agent/registry.h"
 #include "lb/lb.h"
+#include "lb/lb_worker_priv.h"
 #include "tests/lib/tap.h"
 
 /* ---- backends ---- */
@@ -382,7 +383,8 @@ static struct conf *conf_for(uint16_t port)
              "rule = * /none/ empty\n"
              "rule = * /dead/ dead\n"
              "header-timeout = 1s\nbackend-timeout = 1s\nmax-header-size = 4KiB\n"
-             "[target-group web]\n[target-group api]\n[target-group empty]\n"
+             "[target-group web]\n[target-group api]\nderegistration-delay = 0s\n"
+             "[target-group empty]\n"
              "[target-group dead]\nconnect-attempts = 2\n",
              port);
     if (conf_load_string(text, "t.conf", &c, &e) < 0)
@@ -593,6 +595,22 @@ static void test_http(void)
     ok(r == 0, "the partial head's connection is closed by the proxy (recv %zd)", r);
     close(slow);
 
+    /* Draining with a 0s delay: the open tunnel to the target is closed
+     * at the delay's end (the next sweep), new requests find no target. */
+    fd = dial(port);
+    sendall(fd, ws, strlen(ws));
+    have = 0;
+    out[0] = '\0';
+    while (!strstr(out, "B7-ws:early;") && have < 1000 && read_more(fd, out, 1000, &have) == 0)
+        out[have] = '\0';
+    like(out, "B7-ws:early;", "a tunnel to the api target is open");
+    ok(lb_drain_begin(lb, "api", "api0") == 0, "drain api0: a 0s delay");
+    r = recv(fd, &one, 1, 0);
+    ok(r == 0, "its open tunnel is closed at the delay's end (recv %zd)", r);
+    close(fd);
+    ok(refused(port, "GET /x HTTP/1.1\r\nHost: api.test\r\n\r\n", "HTTP/1.1 503"),
+       "the group's only target drained: 503");
+
     lb_free(lb);
     conf_free(c);
     for (int i = 0; i < 3; i++)
@@ -602,9 +620,54 @@ static void test_http(void)
     ev_loop_destroy(loop);
 }
 
+/* Slow start: a target a quarter into its ramp gets about a quarter of
+ * a full target's share (round robin), less than a full one otherwise. */
+static void test_slow_start(void)
+{
+    struct lb_worker *w = calloc(1, sizeof *w);
+    struct lb_view *v = lb_view_new();
+    struct lb_tg tc = {.name = (char *)"g", .connect_attempts = 1};
+    struct lb_addr a, b;
+
+    w->loop = ev_loop_new(EVFLAG_AUTO);
+    w->rng = 12345;
+    w->view = v;
+    w->rr = calloc(1, sizeof *w->rr);
+    struct lb_vtg *g = lb_view_add_tg(v, &tc);
+    lb_addr_set(&a, "10.0.0.1", 80);
+    lb_addr_set(&b, "10.0.0.2", 80);
+    lb_vtg_add_target(g, &a, LB_T_HEALTHY);
+    struct lb_target *t = lb_vtg_add_target(g, &b, LB_T_HEALTHY);
+    t->ramp_len = 100.;
+    t->ramp_start = ev_now(w->loop) - 25.;
+    lb_view_finish(v);
+    const uint64_t kb = lb_addr_key(&b);
+    int ramping = 0;
+    for (int i = 0; i < 10000; i++)
+        ramping += lb_pick(w, 0, NULL, 0)->key == kb;
+    ok(ramping > 1200 && ramping < 2800, "round robin: 25%% into its ramp, %d of 10000 (~2000)",
+       ramping);
+    v->tgs[0].targets[1].ramp_start = ev_now(w->loop) - 200.;
+    ramping = 0;
+    for (int i = 0; i < 10000; i++)
+        ramping += lb_pick(w, 0, NULL, 0)->key == kb;
+    ok(ramping == 5000, "after the ramp: an even share (%d)", ramping);
+    v->tgs[0].targets[1].ramp_start = ev_now(w->loop) - 25.;
+    v->tgs[0].algorithm = LB_ALGO_RANDOM_TWO;
+    ramping = 0;
+    for (int i = 0; i < 10000; i++)
+        ramping += lb_pick(w, 0, NULL, 0)->key == kb;
+    ok(ramping < 4000, "random-two: the ramping target gets less (%d)", ramping);
+    lb_view_release(v);
+    free(w->rr);
+    ev_loop_destroy(w->loop);
+    free(w);
+}
+
 int main(void)
 {
     lb_conf_register();
+    test_slow_start();
     test_http();
     return done_testing();
 }
