@@ -78,7 +78,7 @@ struct lb_hconn {
     char *cb;
     size_t clen, ccap, cpos;
     bool swallow;      /* a body-less request's late on_message_complete */
-    bool req_done, req_ka, is_head, upgrade;
+    bool req_done, req_ka, is_head, upgrade, idempotent;
     char tg[33];
     size_t tgi;
     uint64_t tried[10];
@@ -513,6 +513,8 @@ static void on_head(struct lb_hconn *c, size_t end)
 
     c->req_ka = llhttp_should_keep_alive(&c->req);
     c->is_head = c->req.method == HTTP_HEAD;
+    c->idempotent = c->req.method == HTTP_GET || c->is_head || c->req.method == HTTP_PUT ||
+                    c->req.method == HTTP_DELETE || c->req.method == HTTP_OPTIONS;
     c->upgrade = c->req.upgrade;
     c->req_done = false;
     if (c->upgrade || (!(c->req.flags & F_CHUNKED) && c->req.content_length == 0)) {
@@ -609,14 +611,18 @@ static void try_connect(struct lb_hconn *c)
     send_error(c, any || c->n_tried ? 502 : 503);
 }
 
-/* The target failed before it answered: another connection when allowed. */
+/* The target failed before it answered: another connection when allowed:
+ * a stale pooled one is retried fresh; a connect that failed, or an
+ * idempotent request that got no byte back (a target going away), goes
+ * to the next target. */
 static void backend_failed(struct lb_hconn *c)
 {
-    bool fresh_retry = c->reused && !c->resp_started && c->replay && !c->retried;
-    bool connect_retry = c->st == H_CONNECTING;
+    bool replayable = !c->resp_started && c->replay;
+    bool fresh_retry = c->reused && replayable && !c->retried;
+    bool next_retry = c->st == H_CONNECTING || (replayable && c->idempotent);
 
     close_backend(c);
-    if (fresh_retry || connect_retry) {
+    if (fresh_retry || next_retry) {
         if (fresh_retry) {
             c->retried = true; /* a fresh connection, to any target */
             c->n_tried = 0;
