@@ -485,6 +485,25 @@ int lb_target_state(struct lb *lb, const char *tg, const char *addr)
     return -1;
 }
 
+void lb_metrics(struct lb *lb, const struct lb_metric_sink *s)
+{
+    static const char *const names[] = {"initial", "healthy", "unhealthy", "draining"};
+
+    lb_workers_metrics(lb->workers, s);
+    for (size_t i = 0; i < lb->lc->n_tgs; i++) {
+        const char *tg = lb->lc->tgs[i].name;
+        double n[4] = {0};
+        for (size_t j = 0; j < lb->n_t; j++)
+            if (strcmp(lb->t[j].tg, tg) == 0)
+                n[lb->t[j].draining ? LB_T_DRAINING : lb_hc_state(lb->t[j].hc)]++;
+        for (int k = 0; k < 4; k++) {
+            const struct berth_label l[2] = {{"target_group", tg}, {"state", names[k]}};
+            s->put(s->arg, "berth_lb_targets", "Targets by target group and state.",
+                   BERTH_METRIC_GAUGE, n[k], l, 2);
+        }
+    }
+}
+
 size_t lb_n_workers(const struct lb *lb)
 {
     return lb->workers ? lb_workers_count(lb->workers) : 0;

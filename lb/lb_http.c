@@ -95,7 +95,22 @@ struct lb_hconn {
     struct buf down;   /* read from the target, relayed to the client */
     size_t dpos;       /* parsed up to */
     bool resp_started, resp_done, client_written;
+    /* figures */
+    struct lb_lstat *ls;
+    struct lb_rstat *rs; /* the request's, once routed */
+    bool in_req;         /* a request not yet counted */
 };
+
+/* Counts the request under way (status 0: it got no response). */
+static void record(struct lb_hconn *c, int status)
+{
+    if (!c->in_req)
+        return;
+    c->in_req = false;
+    if (!c->rs)
+        c->rs = lb_rstat(c->w, c->lname, "");
+    lb_rstat_add(c->rs, status, ev_now(c->w->loop) - c->head_start);
+}
 
 static int on_req_headers(llhttp_t *p)
 {
@@ -184,6 +199,9 @@ static void hconn_free(struct lb_hconn *c)
     if (c->dead)
         return;
     c->dead = true;
+    record(c, 0);
+    if (c->ls)
+        lb_inc(&c->ls->active, -1);
     ev_io_stop(w->loop, &c->cio);
     ev_timer_stop(w->loop, &c->timer);
     close_backend(c);
@@ -329,6 +347,9 @@ static void send_error(struct lb_hconn *c, int code)
                      code, reason, bn, body);
 
     close_backend(c);
+    if (c->st == H_HEAD)
+        c->in_req = true; /* refused before routing: counted too */
+    record(c, c->client_written ? 0 : code);
     if (c->client_written) { /* a response is half relayed: only a close says it */
         hconn_free(c);
         return;
@@ -511,6 +532,8 @@ static void on_head(struct lb_hconn *c, size_t end)
         return;
     }
 
+    c->in_req = true;
+    c->rs = NULL;
     c->req_ka = llhttp_should_keep_alive(&c->req);
     c->is_head = c->req.method == HTTP_HEAD;
     c->idempotent = c->req.method == HTTP_GET || c->is_head || c->req.method == HTTP_PUT ||
@@ -527,6 +550,7 @@ static void on_head(struct lb_hconn *c, size_t end)
         return;
     }
     snprintf(c->tg, sizeof c->tg, "%s", c->w->view->tgs[c->tgi].name);
+    c->rs = lb_rstat(c->w, c->lname, c->tg);
     c->gen = c->w->view->generation;
     c->n_tried = 0;
     c->attempts = c->w->view->tgs[c->tgi].connect_attempts;
@@ -790,6 +814,7 @@ static void parse_request(struct lb_hconn *c)
 
 static void finish_exchange(struct lb_hconn *c)
 {
+    record(c, c->resp.status_code);
     bool backend_ka = c->sfd >= 0 && llhttp_should_keep_alive(&c->resp) && c->req_done &&
                       c->up.off == c->up.len && c->dpos == c->down.len && !c->upgrade;
     bool client_ka = c->req_ka && llhttp_should_keep_alive(&c->resp) && c->req_done &&
@@ -822,6 +847,7 @@ static void finish_exchange(struct lb_hconn *c)
 
 static void start_tunnel(struct lb_hconn *c)
 {
+    record(c, 101);
     c->st = H_TUNNEL;
     /* What the client sent after its head goes first. */
     if (c->clen > c->cpos && buf_add(&c->up, c->cb + c->cpos, c->clen - c->cpos) < 0) {
@@ -886,10 +912,11 @@ static void update(struct lb_hconn *c)
                 int cfd = c->cfd, sfd = c->sfd;
                 uint64_t key = c->counted ? c->tkey : 0;
                 double idle = c->idle;
+                struct lb_lstat *ls = c->ls;
                 c->cfd = c->sfd = -1;
                 c->counted = false; /* the count passes on */
                 hconn_free(c);
-                lb_l4_adopt(w, cfd, sfd, key, idle);
+                lb_l4_adopt(w, cfd, sfd, key, idle, ls);
                 return;
             }
             set_events(c, &c->cio, &c->cev, c->down.off < c->dpos ? EV_WRITE : 0);
@@ -1063,6 +1090,10 @@ void lb_http_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l)
     atomic_fetch_add(&w->active, 1);
     c->st = H_IDLE;
     c->last = ev_now(w->loop);
+    if ((c->ls = lb_lstat(w, l->name))) {
+        lb_inc(&c->ls->conns, 1);
+        lb_inc(&c->ls->active, 1);
+    }
     arm(c, c->idle);
     update(c);
 }

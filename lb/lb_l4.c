@@ -49,6 +49,7 @@ struct lb_conn {
     uint64_t key;              /* the target's, while counted */
     struct lb_addr client, local;
     struct dir up, down;       /* client->server, server->client */
+    struct lb_lstat *ls;
 };
 
 static void conn_free(struct lb_conn *c)
@@ -75,6 +76,8 @@ static void conn_free(struct lb_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     atomic_fetch_sub(&w->active, 1);
+    if (c->ls)
+        lb_inc(&c->ls->active, -1);
     free(c);
 }
 
@@ -320,10 +323,15 @@ void lb_l4_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l)
         w->conns->prev = c;
     w->conns = c;
     atomic_fetch_add(&w->active, 1);
+    if ((c->ls = lb_lstat(w, l->name))) {
+        lb_inc(&c->ls->conns, 1);
+        lb_inc(&c->ls->active, 1);
+    }
     try_connect(c);
 }
 
-void lb_l4_adopt(struct lb_worker *w, int cfd, int sfd, uint64_t key, double idle)
+void lb_l4_adopt(struct lb_worker *w, int cfd, int sfd, uint64_t key, double idle,
+                 struct lb_lstat *ls)
 {
     struct lb_conn *c = calloc(1, sizeof *c);
 
@@ -343,6 +351,8 @@ void lb_l4_adopt(struct lb_worker *w, int cfd, int sfd, uint64_t key, double idl
     c->key = key;
     c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
     c->idle = idle;
+    if ((c->ls = ls))
+        lb_inc(&ls->active, 1); /* the connection goes on, not a new one */
     ev_io_init(&c->cio, on_client, cfd, EV_READ);
     c->cio.data = c;
     ev_io_init(&c->sio, on_server, sfd, EV_READ);

@@ -328,6 +328,7 @@ static int get(uint16_t port, const char *req, char *out, size_t cap)
  * the connection is closed. */
 static bool refused(uint16_t port, const char *raw, const char *status)
 {
+    bool good;
     int fd = dial(port);
     char buf[4096];
     size_t have = 0;
@@ -339,9 +340,48 @@ static bool refused(uint16_t port, const char *raw, const char *status)
         have += (size_t)r;
     buf[have] = '\0';
     close(fd);
-    if (strncmp(buf, status, strlen(status)) != 0)
-        diag("  got: %.80s", buf);
-    return strncmp(buf, status, strlen(status)) == 0 && strstr(buf, "Connection: close");
+    good = strncmp(buf, status, strlen(status)) == 0 && strstr(buf, "Connection: close") &&
+           strstr(buf, "</html>\n");
+    if (!good)
+        diag("  got (%zu bytes): %.300s", have, buf);
+    return good;
+}
+
+/* ---- metrics ---- */
+
+static char metrics[16384];
+static uint64_t hist_total, hist_buckets;
+
+static void put_metric(void *arg, const char *name, const char *help,
+                       enum berth_metric_type type, double v, const struct berth_label *l,
+                       size_t n)
+{
+    size_t len = strlen(metrics);
+    (void)arg;
+    (void)help;
+    (void)type;
+    len += (size_t)snprintf(metrics + len, sizeof metrics - len, "%s{", name);
+    for (size_t i = 0; i < n && len < sizeof metrics; i++)
+        len += (size_t)snprintf(metrics + len, sizeof metrics - len, "%s%s=\"%s\"",
+                                i ? "," : "", l[i].name, l[i].value);
+    if (len < sizeof metrics)
+        snprintf(metrics + len, sizeof metrics - len, "} %g\n", v);
+}
+
+static void put_hist(void *arg, const char *name, const char *help, const double *bounds,
+                     const uint64_t *counts, size_t n, double sum, uint64_t count,
+                     const struct berth_label *l, size_t n_labels)
+{
+    (void)arg;
+    (void)name;
+    (void)help;
+    (void)bounds;
+    (void)sum;
+    (void)l;
+    (void)n_labels;
+    hist_total += count;
+    for (size_t i = 0; i <= n; i++)
+        hist_buckets += counts[i];
 }
 
 /* ---- the proxy ---- */
@@ -406,7 +446,15 @@ static void test_http(void)
     struct registry *reg = registry_new("c");
     struct backend web[3], api;
     char out[20000], req[12000];
-    uint16_t port = free_port(), dead = free_port();
+    uint16_t port = free_port(), dead;
+    /* Bound, never listening: connects are refused and no one else gets
+     * the port meanwhile. */
+    int dead_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in da = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t dl = sizeof da;
+    bind(dead_fd, (struct sockaddr *)&da, sizeof da);
+    getsockname(dead_fd, (struct sockaddr *)&da, &dl);
+    dead = ntohs(da.sin_port);
 
     for (int i = 0; i < 3; i++)
         backend_start(&web[i], i);
@@ -472,13 +520,20 @@ static void test_http(void)
     ok(conn_of(out) == conns[0], "a new client connection takes the pooled one (%d)", conn_of(out));
 
     /* Pipelining: both answered, in order. */
+    size_t have;
     fd = dial(port);
     const char *two = "GET /p1 HTTP/1.1\r\nHost: api.test\r\n\r\nGET /p2 HTTP/1.1\r\nHost: api.test\r\n\r\n";
     sendall(fd, two, strlen(two));
-    response(fd, out, sizeof out, false);
-    like(out, "path=/p1 ", "pipelined: the first answer");
-    response(fd, out, sizeof out, false);
-    like(out, "path=/p2 ", "pipelined: the second answer");
+    have = 0;
+    out[0] = '\0';
+    /* both answers, maybe in one read: the second ends with "body=" */
+    while (!(strstr(out, "path=/p2 ") && have >= 5 && memcmp(out + have - 5, "body=", 5) == 0) &&
+           read_more(fd, out, 4000, &have) == 0)
+        out[have] = '\0';
+    char *p1 = strstr(out, "path=/p1 "), *p2 = strstr(out, "path=/p2 ");
+    ok(p1 && p2 && p1 < p2, "pipelined: both answered, in order");
+    ok(strstr(out, "HTTP/1.1 200") && strstr(strstr(out, "HTTP/1.1 200") + 1, "HTTP/1.1 200"),
+       "pipelined: two responses");
 
     /* Bodies: chunked and Content-Length up; chunked down; HEAD, 204, 304
      * on the same connection, each framed right. */
@@ -529,7 +584,7 @@ static void test_http(void)
     const char *ws = "GET /ws HTTP/1.1\r\nHost: api.test\r\nConnection: Upgrade\r\n"
                      "Upgrade: websocket\r\n\r\nearly;";
     sendall(fd, ws, strlen(ws));
-    size_t have = 0;
+    have = 0;
     out[0] = '\0';
     while (!strstr(out, "B7-ws:early;") && have < 1000 && read_more(fd, out, 1000, &have) == 0)
         out[have] = '\0';
@@ -611,11 +666,33 @@ static void test_http(void)
     ok(refused(port, "GET /x HTTP/1.1\r\nHost: api.test\r\n\r\n", "HTTP/1.1 503"),
        "the group's only target drained: 503");
 
+    /* The figures, summed over the workers. */
+    struct lb_metric_sink sink = {.put = put_metric, .histogram = put_hist};
+    lb_metrics(lb, &sink);
+    like(metrics, "berth_lb_requests_total{listener=\"front\",target_group=\"web\",code_class=\"2xx\"} 7\n",
+         "requests: web 2xx (6 + /apix)");
+    like(metrics, "berth_lb_requests_total{listener=\"front\",target_group=\"\",code_class=\"4xx\"} 15\n",
+         "requests: 15 refused before routing (400s, 431)");
+    like(metrics, "berth_lb_requests_total{listener=\"front\",target_group=\"empty\",code_class=\"5xx\"} 1\n",
+         "requests: the 503 of the empty group");
+    like(metrics, "berth_lb_requests_total{listener=\"front\",target_group=\"dead\",code_class=\"5xx\"} 1\n",
+         "requests: the 502 of the dead group");
+    like(metrics, "berth_lb_requests_total{listener=\"front\",target_group=\"api\",code_class=\"1xx\"} 2\n",
+         "requests: the two 101s");
+    like(metrics, "berth_lb_connections_total{listener=\"front\"} ", "connections counted");
+    like(metrics, "berth_lb_targets{target_group=\"api\",state=\"draining\"} 1\n",
+         "targets: api's one draining");
+    like(metrics, "berth_lb_targets{target_group=\"web\",state=\"initial\"} 3\n",
+         "targets: web's three initial (no check passed yet)");
+    ok(hist_total > 40 && hist_total == hist_buckets, "durations: %llu, as many in the buckets",
+       (unsigned long long)hist_total);
+
     lb_free(lb);
     conf_free(c);
     for (int i = 0; i < 3; i++)
         backend_stop(&web[i]);
     backend_stop(&api);
+    close(dead_fd);
     registry_free(reg);
     ev_loop_destroy(loop);
 }
