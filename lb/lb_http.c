@@ -38,7 +38,7 @@
 
 #include "lb/lb_worker_priv.h"
 
-#define BUF_CAP 65536    /* request bytes towards the target, response bytes read */
+#define BUF_CAP 32768    /* request bytes towards the target, response bytes read */
 #define MAX_HEADERS 128
 #define POOL_IDLE 30.    /* seconds a pooled connection may wait */
 #define ERROR_LINGER 2.  /* seconds to read what follows a refused request */
@@ -837,8 +837,12 @@ static void finish_exchange(struct lb_hconn *c)
     memmove(c->cb, c->cb + c->cpos, c->clen - c->cpos);
     c->clen -= c->cpos;
     c->cpos = 0;
-    c->down.off = c->down.len = c->dpos = 0;
-    c->up.off = c->up.len = 0;
+    /* An idle connection keeps only its input buffer. */
+    free(c->up.d);
+    free(c->down.d);
+    memset(&c->up, 0, sizeof c->up);
+    memset(&c->down, 0, sizeof c->down);
+    c->dpos = 0;
     c->st = H_IDLE;
     arm(c, c->idle);
     parse_request(c);
@@ -897,6 +901,12 @@ static void update(struct lb_hconn *c)
                 return;
             }
             c->last = c->last_backend = ev_now(c->w->loop);
+        }
+        if (c->st == H_FORWARD && !c->req_done && c->cpos < c->clen &&
+            c->up.len - c->up.off < BUF_CAP) {
+            parse_request(c); /* body bytes that waited for room */
+            if (c->dead || c->st != H_FORWARD)
+                continue;
         }
         if (c->down.off < c->dpos) {
             if (buf_write(&c->down, c->dpos, c->cfd) < 0) {
@@ -1047,7 +1057,7 @@ void lb_http_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l)
         close(cfd);
         return;
     }
-    c->ccap = l->max_header_size + 1 > BUF_CAP ? l->max_header_size + 1 : BUF_CAP;
+    c->ccap = l->max_header_size + 1; /* the head whole; bodies pass through */
     if (!(c->cb = malloc(c->ccap))) {
         free(c);
         close(cfd);
