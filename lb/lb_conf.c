@@ -62,8 +62,8 @@ const struct berth_option lb_tg_options[] = {
       "Protocol towards the targets: tcp or http."),
     T("algorithm", BERTH_OPT_STRING, "round-robin", algorithm_s,
       "How a target is picked: round-robin, least-outstanding (fewest open "
-      "connections, counted per worker) or random-two (the better of two "
-      "random targets)."),
+      "connections, or requests in flight behind an http listener, counted "
+      "per worker) or random-two (the better of two random targets)."),
     T("health-check", BERTH_OPT_STRING, "tcp", check_s,
       "tcp (a connect succeeds) or http (GET health-check-path answers a "
       "status health-check-matcher accepts)."),

@@ -7,7 +7,10 @@
  * the view (they keep their two sockets), so a new view never drops one.
  *
  * Per-worker figures: least-outstanding counts each target's open
- * connections of this worker only (documented in berth.conf(5)). */
+ * connections (tcp listeners) or requests in flight (http listeners) of
+ * this worker only (documented in berth.conf(5)).  An http listener's
+ * connections are lb_http.c's, a tcp one's lb_l4.c's; a sweep each second
+ * closes the connections of targets whose deregistration delay ended. */
 #ifndef BERTH_LB_WORKER_H
 #define BERTH_LB_WORKER_H
 
