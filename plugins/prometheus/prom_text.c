@@ -103,6 +103,8 @@ type_name(enum berth_metric_type t)
         return "counter";
     case BERTH_METRIC_GAUGE:
         return "gauge";
+    case BERTH_METRIC_HISTOGRAM: /* never a sample's type */
+        break;
     }
     return NULL;
 }
