@@ -116,6 +116,7 @@ print("%s ratio Berth/HAProxy: throughput %.2f (goal >= 1.0), p99 %.2f (goal <= 
       % (name, b / h, bp / hp))
 PY
 }
+ratios=""
 printf 'load before: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-12s %12s %10s  %s\n' proxy req/s p99-ms errors
 for mode in l7 l4; do
