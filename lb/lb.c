@@ -21,6 +21,7 @@ struct ctarget {
     struct lb_addr addr;
     struct lb_hc *hc;
     bool draining, seen;
+    double healthy_at, drain_end; /* ev_time(); 0: not yet */
 };
 
 struct tally {
@@ -57,6 +58,25 @@ static void emit(struct lb *lb, const char *service, const char *fmt, ...)
         lb->env.event(lb->env.arg, service, msg);
 }
 
+/* Slow start applies only beside a target already serving (as ALB). */
+static bool other_healthy(const struct lb *lb, const struct ctarget *t)
+{
+    for (size_t i = 0; i < lb->n_t; i++) {
+        const struct ctarget *o = &lb->t[i];
+        if (o != t && !o->draining && strcmp(o->tg, t->tg) == 0 &&
+            lb_hc_state(o->hc) == LB_T_HEALTHY && o->healthy_at < t->healthy_at)
+            return true;
+    }
+    return false;
+}
+
+/* When a draining target's connections end: now plus its group's delay. */
+static void set_drain_end(struct lb *lb, struct ctarget *t)
+{
+    const struct lb_tg *tg = lb_conf_tg(lb->lc, t->tg);
+    t->drain_end = ev_time() + (tg ? (double)tg->dereg_ms / 1000. : 0.);
+}
+
 static void publish(struct lb *lb)
 {
     struct lb_view *v = lb_view_new();
@@ -74,15 +94,25 @@ static void publish(struct lb *lb)
             if (strcmp(t->tg, c->name) != 0)
                 continue;
             enum lb_tstate st = t->draining ? LB_T_DRAINING : lb_hc_state(t->hc);
-            if (!lb_vtg_add_target(g, &t->addr, st))
+            struct lb_target *vt = lb_vtg_add_target(g, &t->addr, st);
+            if (!vt)
                 goto oom;
+            vt->drain_end = t->drain_end;
+            if (st == LB_T_HEALTHY && c->slow_start_ms && t->healthy_at &&
+                t->healthy_at + (double)c->slow_start_ms / 1000. > ev_time() &&
+                other_healthy(lb, t)) {
+                vt->ramp_start = t->healthy_at;
+                vt->ramp_len = (double)c->slow_start_ms / 1000.;
+            }
         }
     }
     for (size_t i = 0; i < lb->lc->n_listeners && i < lb->n_socks; i++) {
         const struct lb_listener *l = &lb->lc->listeners[i];
-        if (lb->socks[i] &&
-            !lb_view_add_listener(v, l->name, lb->socks[i], lb_view_tg_index(v, l->default_tg),
-                                  l->idle_timeout_ms))
+        if (!lb->socks[i])
+            continue;
+        struct lb_vlistener *vl = lb_view_add_listener(
+            v, l->name, lb->socks[i], lb_view_tg_index(v, l->default_tg), l->idle_timeout_ms);
+        if (!vl || lb_vlistener_http(v, vl, l) < 0)
             goto oom;
     }
     if (lb_view_finish(v) < 0)
@@ -115,6 +145,8 @@ static void on_health(void *arg, struct lb_hc *hc, enum lb_tstate st, const char
         if (t->hc != hc)
             continue;
         lb_addr_format(&t->addr, addr, sizeof addr);
+        if (st == LB_T_HEALTHY)
+            t->healthy_at = ev_time();
         if (st == LB_T_HEALTHY)
             log_info("lb.target.healthy", "target_group=%s target=%s task=%s", t->tg, addr,
                      t->task_arn);
@@ -224,6 +256,7 @@ void lb_sync(struct lb *lb)
                     t->seen = true;
                     if (rt->draining && !t->draining) {
                         t->draining = true;
+                        set_drain_end(lb, t);
                         changed = true;
                     }
                     continue;
@@ -428,6 +461,8 @@ uint64_t lb_drain_begin(struct lb *lb, const char *service, const char *task_arn
         const struct lb_tg *tg = lb_conf_tg(lb->lc, t->tg);
         if (tg && tg->dereg_ms > wait)
             wait = tg->dereg_ms;
+        if (!t->draining)
+            set_drain_end(lb, t);
         t->draining = true;
         any = true;
     }
@@ -448,6 +483,25 @@ int lb_target_state(struct lb *lb, const char *tg, const char *addr)
             return lb->t[i].draining ? LB_T_DRAINING : (int)lb_hc_state(lb->t[i].hc);
     }
     return -1;
+}
+
+void lb_metrics(struct lb *lb, const struct lb_metric_sink *s)
+{
+    static const char *const names[] = {"initial", "healthy", "unhealthy", "draining"};
+
+    lb_workers_metrics(lb->workers, s);
+    for (size_t i = 0; i < lb->lc->n_tgs; i++) {
+        const char *tg = lb->lc->tgs[i].name;
+        double n[4] = {0};
+        for (size_t j = 0; j < lb->n_t; j++)
+            if (strcmp(lb->t[j].tg, tg) == 0)
+                n[lb->t[j].draining ? LB_T_DRAINING : lb_hc_state(lb->t[j].hc)]++;
+        for (int k = 0; k < 4; k++) {
+            const struct berth_label l[2] = {{"target_group", tg}, {"state", names[k]}};
+            s->put(s->arg, "berth_lb_targets", "Targets by target group and state.",
+                   BERTH_METRIC_GAUGE, n[k], l, 2);
+        }
+    }
 }
 
 size_t lb_n_workers(const struct lb *lb)

@@ -24,6 +24,7 @@
 
 #include "lb/lb_conf.h"
 #include "lb/lb_view.h"
+#include "lb/lb_worker.h"
 
 struct registry;
 struct lb;
@@ -58,6 +59,9 @@ uint64_t lb_drain_begin(struct lb *lb, const char *service, const char *task_arn
  * group tg, or -1 when there is none; the view's generation. */
 int lb_target_state(struct lb *lb, const char *tg, const char *addr);
 size_t lb_n_workers(const struct lb *lb);
+/* The proxy's figures (lb_worker.h) and berth_lb_targets {target_group,
+ * state}: every group with each state's count. */
+void lb_metrics(struct lb *lb, const struct lb_metric_sink *s);
 /* Applies the registry's latest snapshot now (normally deferred to the
  * next loop iteration after a publish). */
 void lb_sync(struct lb *lb);

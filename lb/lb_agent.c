@@ -1,7 +1,9 @@
 /* lb_agent.c: the proxy inside berthd: started after the scheduler,
  * reloaded on SIGHUP, stopped before the registry goes; its events go to
  * the services, its health verdicts to the scheduler, and it drains the
- * tasks the scheduler stops. */
+ * tasks the scheduler stops.  Every [agent] metrics-interval its figures
+ * (lb_metrics) are recorded as agent metrics (host_metric), the request
+ * durations as a histogram (host_histogram, ABI 1.4). */
 #include "config.h"
 
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include "agent/agent.h"
 #include "agent/clock.h"
 #include "agent/conf.h"
+#include "agent/host.h"
 #include "agent/log.h"
 #include "agent/service.h"
 #include "agent/services.h"
@@ -41,6 +44,57 @@ static uint64_t drain_begin(void *arg, const struct service *s, const struct tas
 
 static const struct drainer_ops drainer = {.name = "lb", .begin = drain_begin};
 
+static ev_timer metrics_timer;
+
+static void put(void *arg, const char *name, const char *help, enum berth_metric_type type,
+                double v, const struct berth_label *l, size_t n)
+{
+    struct agent *a = arg;
+    host_metric(a->host, name, help, type, v, l, n);
+}
+
+static void hist(void *arg, const char *name, const char *help, const double *bounds,
+                 const uint64_t *counts, size_t n, double sum, uint64_t count,
+                 const struct berth_label *l, size_t n_labels)
+{
+    struct agent *a = arg;
+    uint64_t cum[32];
+    uint64_t run = 0;
+
+    if (n > sizeof cum / sizeof cum[0])
+        return;
+    (void)count; /* read apart from the buckets: theirs is the consistent total */
+    for (size_t i = 0; i < n; i++) /* per bucket -> cumulative; +Inf is count */
+        cum[i] = run += counts[i];
+    struct berth_histogram hg = {.name = name, .help = help, .labels = l, .n_labels = n_labels,
+                                 .n_buckets = n, .upper_bounds = bounds,
+                                 .cumulative_counts = cum, .count = run + counts[n],
+                                 .sum = sum};
+    host_histogram(a->host, &hg);
+}
+
+static void on_metrics(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    struct agent *a = t->data;
+    struct lb_metric_sink sink = {.put = put, .histogram = hist, .arg = a};
+    (void)loop;
+    (void)revents;
+    if (a->lb)
+        lb_metrics(a->lb, &sink);
+}
+
+static void metrics_arm(struct agent *a)
+{
+    double every = (double)a->conf->agent.metrics_interval_ms / 1000.;
+
+    ev_timer_stop(a->loop, &metrics_timer);
+    if (!a->lb || every <= 0)
+        return;
+    ev_timer_init(&metrics_timer, on_metrics, every, every);
+    metrics_timer.data = a;
+    ev_timer_start(a->loop, &metrics_timer);
+}
+
 static int has_proxy(const struct lb_conf *lc)
 {
     return lc && (lc->n_listeners || lc->n_tgs);
@@ -63,6 +117,7 @@ static int start(struct agent *a, struct conf_errors *errs)
         conf_errors_add(errs, "%s: %s", a->conf->path, err);
         return -1;
     }
+    metrics_arm(a);
     return 0;
 }
 
@@ -79,10 +134,12 @@ static void reload(struct agent *a)
     } else if (has_proxy(lc) && !(a->lb = lb_new(&env, lc, err, sizeof err))) {
         log_error("lb.reload.failed", "error=\"%s\"", err);
     }
+    metrics_arm(a);
 }
 
 static void stop(struct agent *a)
 {
+    ev_timer_stop(a->loop, &metrics_timer);
     lb_free(a->lb);
     a->lb = NULL;
 }

@@ -32,13 +32,27 @@ const struct berth_option lb_listener_options[] = {
       "Address and port the listener binds, such as 127.0.0.1:8080 or "
       "[::]:80 (an IP address, not a name).  Required."),
     L("protocol", BERTH_OPT_STRING, "tcp", protocol_s,
-      "tcp (L4: bytes are relayed as they are) or http (L7: not yet)."),
+      "tcp (L4: bytes are relayed as they are) or http (L7: requests are "
+      "parsed, routed by rule and sent over pooled keep-alive connections)."),
     L("default-target-group", BERTH_OPT_STRING, "", default_tg,
       "The [target-group NAME] that receives the listener's connections.  "
       "Required."),
     L("idle-timeout", BERTH_OPT_DURATION, "350s", idle_timeout_ms,
       "A connection with no byte either way for this long is closed; 1s "
-      "to 4000s."),
+      "to 4000s.  Unset on an http listener: 60s (ALB's)."),
+    L("rule", BERTH_OPT_STRING, "", rule_s,
+      "http only, repeatable: HOST PATH-PREFIX TARGET-GROUP.  A request whose "
+      "Host (without port, case-insensitive; * for any) and path prefix "
+      "match goes to TARGET-GROUP; rules are tried in the file's order, the "
+      "first match wins; no match: default-target-group."),
+    L("header-timeout", BERTH_OPT_DURATION, "10s", header_timeout_ms,
+      "http: a request head not complete this long after its first byte "
+      "closes the connection (slowloris); 1s to 300s."),
+    L("backend-timeout", BERTH_OPT_DURATION, "60s", backend_timeout_ms,
+      "http: a target silent this long while a response is due gets the "
+      "client a 504; 1s to 4000s."),
+    L("max-header-size", BERTH_OPT_SIZE, "16KiB", max_header_size,
+      "http: a request head larger than this gets a 431; 1KiB to 64KiB."),
     {NULL, 0, NULL, 0, NULL, 0},
 };
 
@@ -48,8 +62,8 @@ const struct berth_option lb_tg_options[] = {
       "Protocol towards the targets: tcp or http."),
     T("algorithm", BERTH_OPT_STRING, "round-robin", algorithm_s,
       "How a target is picked: round-robin, least-outstanding (fewest open "
-      "connections, counted per worker) or random-two (the better of two "
-      "random targets)."),
+      "connections, or requests in flight behind an http listener, counted "
+      "per worker) or random-two (the better of two random targets)."),
     T("health-check", BERTH_OPT_STRING, "tcp", check_s,
       "tcp (a connect succeeds) or http (GET health-check-path answers a "
       "status health-check-matcher accepts)."),
@@ -69,11 +83,11 @@ const struct berth_option lb_tg_options[] = {
       "Checks in a row that must fail before a target is unhealthy; 2 to 10."),
     T("deregistration-delay", BERTH_OPT_DURATION, "300s", dereg_ms,
       "How long a draining target keeps its open connections before its "
-      "task is stopped; 0s to 3600s."),
+      "task is stopped (those still open then are closed); 0s to 3600s."),
     T("slow-start", BERTH_OPT_DURATION, "0s", slow_start_ms,
       "A newly healthy target's share of new connections grows linearly "
-      "over this time; 0s (off) or 30s to 900s.  Not yet supported: only 0s "
-      "is accepted."),
+      "over this time (when another target of the group is healthy); 0s "
+      "(off) or 30s to 900s."),
     T("proxy-protocol", BERTH_OPT_STRING, "none", pp_s,
       "PROXY protocol header sent to targets first: none, v1 or v2."),
     T("connect-timeout", BERTH_OPT_DURATION, "5s", connect_timeout_ms,
@@ -121,6 +135,12 @@ static void lb_destroy(void *p)
     struct lb_conf_state *st = p;
 
     for (size_t i = 0; i < st->c.n_listeners; i++) {
+        for (size_t j = 0; j < st->c.listeners[i].n_rules; j++) {
+            free(st->c.listeners[i].rules[j].host);
+            free(st->c.listeners[i].rules[j].path);
+            free(st->c.listeners[i].rules[j].tg);
+        }
+        free(st->c.listeners[i].rules);
         options_free(lb_listener_options, &st->c.listeners[i]);
         free(st->c.listeners[i].name);
     }
@@ -328,6 +348,15 @@ static int check_listener(struct lb_listener *l, const char *key, const char *te
         l->protocol = (enum lb_proto)i;
     } else if (strcmp(key, "idle-timeout") == 0) {
         return dur_range(l->idle_timeout_ms, 1000, 4000 * 1000, text, err, len);
+    } else if (strcmp(key, "header-timeout") == 0) {
+        return dur_range(l->header_timeout_ms, 1000, 300 * 1000, text, err, len);
+    } else if (strcmp(key, "backend-timeout") == 0) {
+        return dur_range(l->backend_timeout_ms, 1000, 4000 * 1000, text, err, len);
+    } else if (strcmp(key, "max-header-size") == 0) {
+        if (l->max_header_size < 1024 || l->max_header_size > 65536) {
+            snprintf(err, len, "expected a size from 1KiB to 64KiB, got \"%s\"", text);
+            return -1;
+        }
     } else if (strcmp(key, "listen") == 0) {
         unsigned char buf[16];
         if (inet_pton(AF_INET, l->listen.host, buf) != 1 &&
@@ -395,13 +424,58 @@ static int check_tg(struct lb_tg *t, const char *key, const char *text, char *er
                                "got \"%s\"", text);
             return -1;
         }
-        snprintf(err, len, "slow start is not yet supported (only 0s); got \"%s\"", text);
-        return -1;
+        return 0;
     } else if (strcmp(key, "connect-timeout") == 0) {
         return dur_range(t->connect_timeout_ms, 100, 60000, text, err, len);
     } else if (strcmp(key, "connect-attempts") == 0) {
         return int_range(t->connect_attempts, 1, 10, text, err, len);
     }
+    return 0;
+}
+
+/* HOST PATH-PREFIX TARGET-GROUP, appended to l's rules. */
+static int add_rule(struct lb_listener *l, const char *text, int line, char *err, size_t len)
+{
+    char host[256], path[1025], tg[64], extra[2];
+    int n = sscanf(text, "%255s %1024s %63s %1s", host, path, tg, extra);
+
+    if (n != 3) {
+        snprintf(err, len, "expected HOST PATH-PREFIX TARGET-GROUP (such as "
+                           "\"api.example.com /v1/ api\" or \"* / web\"), got \"%s\"", text);
+        return -1;
+    }
+    if (strcmp(host, "*") != 0) {
+        for (const char *p = host; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || *p == '.')) {
+                snprintf(err, len, "HOST: expected a host name (letters, digits, '-', "
+                                   "'.') or *, got \"%.200s\"", host);
+                return -1;
+            }
+    }
+    if (path[0] != '/') {
+        snprintf(err, len, "PATH-PREFIX: expected a path starting with '/', got \"%.200s\"", path);
+        return -1;
+    }
+    struct lb_rule *r = realloc(l->rules, (l->n_rules + 1) * sizeof *r);
+    if (!r) {
+        snprintf(err, len, "out of memory");
+        return -1;
+    }
+    l->rules = r;
+    r = &r[l->n_rules];
+    r->host = strdup(host);
+    r->path = strdup(path);
+    r->tg = strdup(tg);
+    r->line = line;
+    if (!r->host || !r->path || !r->tg) {
+        free(r->host);
+        free(r->path);
+        free(r->tg);
+        snprintf(err, len, "out of memory");
+        return -1;
+    }
+    l->n_rules++;
     return 0;
 }
 
@@ -449,6 +523,15 @@ static int lb_entry(void *p, const char *sect, const char *key, const char *valu
         return 1;
     }
     size_t i = (size_t)(o - table);
+    if (st->cur == CUR_LISTENER && strcmp(key, "rule") == 0) { /* repeatable */
+        if (!key_line[i])
+            key_line[i] = line;
+        if (add_rule(base, value, line, err, sizeof err) < 0) {
+            conf_error_at(errs, path, line, sect, key, "%s", err);
+            return 1;
+        }
+        return 0;
+    }
     if (key_line[i]) {
         conf_error_at(errs, path, line, sect, key, "duplicate key (first on line %d)",
                       key_line[i]);
@@ -526,11 +609,20 @@ static int lb_finish(void *p, const char *path, struct conf_errors *errs)
                           "no section [target-group %s] in this file", l->default_tg);
             n++;
         }
-        if (l->protocol == LB_PROTO_HTTP) {
-            conf_error_at(errs, path, l->key_line[1], sect, "protocol",
-                          "http listeners are not yet supported (L7 comes in a later "
-                          "version); use tcp");
+        if (l->protocol == LB_PROTO_HTTP && !l->key_line[3])
+            l->idle_timeout_ms = 60000; /* ALB's */
+        if (l->protocol != LB_PROTO_HTTP && l->n_rules) {
+            conf_error_at(errs, path, l->key_line[4], sect, "rule",
+                          "rules need protocol = http (a tcp listener sends everything "
+                          "to its default-target-group)");
             n++;
+        }
+        for (size_t j = 0; j < l->n_rules; j++) {
+            if (!lb_conf_tg(c, l->rules[j].tg)) {
+                conf_error_at(errs, path, l->rules[j].line, sect, "rule",
+                              "no section [target-group %s] in this file", l->rules[j].tg);
+                n++;
+            }
         }
         for (size_t j = 0; j < i; j++) {
             const struct lb_listener *o = &c->listeners[j];

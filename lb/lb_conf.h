@@ -6,8 +6,8 @@
  * proxy sections.  Every key is checked for its type and range (ALB's
  * ranges and defaults); cross references (a listener's target group) are
  * checked once the file is read.  Errors read "FILE:LINE: [SECTION] KEY:
- * ...".  Listeners with protocol http are parsed but refused ("not yet":
- * L7 comes later) so that a conf never half-works. */
+ * ...".  An http listener routes by its ordered rules (first match wins,
+ * as ALB's priorities), else to its default target group. */
 #ifndef BERTH_LB_CONF_H
 #define BERTH_LB_CONF_H
 
@@ -28,14 +28,22 @@ struct lb_global {
     int line;
 };
 
+/* rule = HOST PATH-PREFIX TARGET-GROUP: host "*" matches any. */
+struct lb_rule {
+    char *host, *path, *tg;
+    int line;
+};
+
 struct lb_listener {
     char *name;
     int line;
     struct berth_address listen;
-    char *protocol_s, *default_tg;
-    uint64_t idle_timeout_ms;
+    char *protocol_s, *default_tg, *rule_s;
+    uint64_t idle_timeout_ms, header_timeout_ms, backend_timeout_ms, max_header_size;
     enum lb_proto protocol;
-    int key_line[4];
+    struct lb_rule *rules;
+    size_t n_rules;
+    int key_line[8];
 };
 
 struct lb_tg {

@@ -49,6 +49,7 @@ struct lb_conn {
     uint64_t key;              /* the target's, while counted */
     struct lb_addr client, local;
     struct dir up, down;       /* client->server, server->client */
+    struct lb_lstat *ls;
 };
 
 static void conn_free(struct lb_conn *c)
@@ -75,6 +76,8 @@ static void conn_free(struct lb_conn *c)
     if (c->next)
         c->next->prev = c->prev;
     atomic_fetch_sub(&w->active, 1);
+    if (c->ls)
+        lb_inc(&c->ls->active, -1);
     free(c);
 }
 
@@ -320,7 +323,60 @@ void lb_l4_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l)
         w->conns->prev = c;
     w->conns = c;
     atomic_fetch_add(&w->active, 1);
+    if ((c->ls = lb_lstat(w, l->name))) {
+        lb_inc(&c->ls->conns, 1);
+        lb_inc(&c->ls->active, 1);
+    }
     try_connect(c);
+}
+
+void lb_l4_adopt(struct lb_worker *w, int cfd, int sfd, uint64_t key, double idle,
+                 struct lb_lstat *ls)
+{
+    struct lb_conn *c = calloc(1, sizeof *c);
+
+    if (!c) {
+        close(cfd);
+        close(sfd);
+        if (key) {
+            uint32_t *n = lb_count(w, key);
+            if (n && *n)
+                (*n)--;
+        }
+        return;
+    }
+    c->w = w;
+    c->cfd = cfd;
+    c->sfd = sfd;
+    c->key = key;
+    c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
+    c->idle = idle;
+    if ((c->ls = ls))
+        lb_inc(&ls->active, 1); /* the connection goes on, not a new one */
+    ev_io_init(&c->cio, on_client, cfd, EV_READ);
+    c->cio.data = c;
+    ev_io_init(&c->sio, on_server, sfd, EV_READ);
+    c->sio.data = c;
+    ev_timer_init(&c->timer, on_timer, 1., 0.);
+    c->timer.data = c;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    atomic_fetch_add(&w->active, 1);
+    connected(c);
+}
+
+void lb_l4_sweep(struct lb_worker *w, double now)
+{
+    for (struct lb_conn *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->key || c->st != CONN_PROXYING)
+            continue;
+        const struct lb_target *t = lb_target_of(w, c->key);
+        if (t && t->state == LB_T_DRAINING && t->drain_end > 0. && t->drain_end <= now)
+            conn_free(c);
+    }
 }
 
 void lb_l4_close_all(struct lb_worker *w)

@@ -122,6 +122,31 @@ struct lb_vlistener *lb_view_add_listener(struct lb_view *v, const char *name,
     return l;
 }
 
+int lb_vlistener_http(struct lb_view *v, struct lb_vlistener *l,
+                      const struct lb_listener *c)
+{
+    l->protocol = c->protocol;
+    l->port = c->listen.port;
+    l->header_timeout_ms = c->header_timeout_ms;
+    l->backend_timeout_ms = c->backend_timeout_ms;
+    l->max_header_size = c->max_header_size;
+    if (!c->n_rules)
+        return 0;
+    if (!(l->rules = calloc(c->n_rules, sizeof *l->rules)))
+        return -1;
+    for (size_t i = 0; i < c->n_rules; i++) {
+        struct lb_vrule *r = &l->rules[i];
+        l->n_rules++;
+        r->tg = lb_view_tg_index(v, c->rules[i].tg);
+        r->path_len = strlen(c->rules[i].path);
+        if (!(r->path = strdup(c->rules[i].path)))
+            return -1;
+        if (strcmp(c->rules[i].host, "*") != 0 && !(r->host = strdup(c->rules[i].host)))
+            return -1;
+    }
+    return 0;
+}
+
 int lb_view_finish(struct lb_view *v)
 {
     for (size_t i = 0; i < v->n_tgs; i++) {
@@ -151,8 +176,14 @@ void lb_view_release(struct lb_view *v)
 {
     if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
         return;
-    for (size_t i = 0; i < v->n_listeners; i++)
+    for (size_t i = 0; i < v->n_listeners; i++) {
         lb_lsock_unref(v->listeners[i].sock);
+        for (size_t j = 0; j < v->listeners[i].n_rules; j++) {
+            free(v->listeners[i].rules[j].host);
+            free(v->listeners[i].rules[j].path);
+        }
+        free(v->listeners[i].rules);
+    }
     for (size_t i = 0; i < v->n_tgs; i++) {
         free(v->tgs[i].targets);
         free(v->tgs[i].pick);

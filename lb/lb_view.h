@@ -31,6 +31,10 @@ struct lb_target {
     struct lb_addr addr;
     uint64_t key;          /* addr as a number, for per-worker counters */
     enum lb_tstate state;
+    /* ev_time() values: slow start ramps the target's share from
+     * ramp_start over ramp_len seconds (0: no ramp); a draining target's
+     * connections are closed at drain_end. */
+    double ramp_start, ramp_len, drain_end;
 };
 
 struct lb_vtg {
@@ -54,11 +58,24 @@ struct lb_lsock {
     size_t n_fds;
 };
 
+/* An http listener's rule, with its target group as an index. */
+struct lb_vrule {
+    char *host;           /* NULL: any */
+    char *path;
+    size_t path_len, tg;
+};
+
 struct lb_vlistener {
     char name[33];
     struct lb_lsock *sock;
     size_t tg;            /* index in the view's tgs */
     uint64_t idle_timeout_ms;
+    /* http */
+    enum lb_proto protocol;
+    uint16_t port;
+    uint64_t header_timeout_ms, backend_timeout_ms, max_header_size;
+    struct lb_vrule *rules;
+    size_t n_rules;
 };
 
 struct lb_view {
@@ -86,6 +103,10 @@ struct lb_target *lb_vtg_add_target(struct lb_vtg *g, const struct lb_addr *a,
 struct lb_vlistener *lb_view_add_listener(struct lb_view *v, const char *name,
                                           struct lb_lsock *sock, size_t tg,
                                           uint64_t idle_timeout_ms);
+/* The http settings and rules of conf (target groups by name, already
+ * added); -1 on OOM. */
+int lb_vlistener_http(struct lb_view *v, struct lb_vlistener *l,
+                      const struct lb_listener *conf);
 /* Fills each group's pick list; -1 on OOM. */
 int lb_view_finish(struct lb_view *v);
 void lb_view_ref(struct lb_view *v);

@@ -80,7 +80,59 @@ static void test_defaults(void)
        "ALB defaults: 30s, 5s, 5, 2, delay 300s, no slow start");
     ok(t->proxy_protocol == LB_PP_NONE && t->connect_timeout_ms == 5000 &&
            t->connect_attempts == 3, "no PROXY protocol, connect 5s, 3 attempts");
+    ok(l->header_timeout_ms == 10000 && l->backend_timeout_ms == 60000 &&
+           l->max_header_size == 16384 && l->n_rules == 0,
+       "http limits: header 10s, backend 60s, 16 KiB head; no rule");
     conf_free(c);
+    c = load_ok("http listener", LS "protocol = http\n" TG);
+    if (c) {
+        l = &lb_conf_of(c)->listeners[0];
+        ok(l->protocol == LB_PROTO_HTTP && l->idle_timeout_ms == 60000,
+           "http listener: idle 60s unless set (ALB's)");
+        conf_free(c);
+    }
+}
+
+static void test_rules(void)
+{
+    struct conf *c = load_ok("rules",
+        LS "protocol = http\nrule = api.example.com /v1/ api\nrule = * / web\n"
+        "header-timeout = 2s\nbackend-timeout = 30s\nmax-header-size = 8KiB\n"
+        "idle-timeout = 20s\n" TG "[target-group api]\n");
+    if (!c)
+        return;
+    const struct lb_listener *l = &lb_conf_of(c)->listeners[0];
+    ok(l->n_rules == 2 && strcmp(l->rules[0].host, "api.example.com") == 0 &&
+           strcmp(l->rules[0].path, "/v1/") == 0 && strcmp(l->rules[0].tg, "api") == 0 &&
+           l->rules[0].line == 5 && strcmp(l->rules[1].host, "*") == 0 &&
+           strcmp(l->rules[1].tg, "web") == 0, "two rules, in order, with their lines");
+    ok(l->header_timeout_ms == 2000 && l->backend_timeout_ms == 30000 &&
+           l->max_header_size == 8192 && l->idle_timeout_ms == 20000, "limits as set");
+    conf_free(c);
+    c = load_ok("slow start", TG "slow-start = 30s\n");
+    if (c) {
+        ok(lb_conf_of(c)->tgs[0].slow_start_ms == 30000, "slow start 30s");
+        conf_free(c);
+    }
+    load_fails("rule on a tcp listener", LS "rule = * / web\n" TG,
+               "t.conf:4: [listener front] rule: rules need protocol = http (a tcp listener "
+               "sends everything to its default-target-group)\n");
+    load_fails("rule to an unknown group", LS "protocol = http\nrule = * / nope\n" TG,
+               "t.conf:5: [listener front] rule: no section [target-group nope] in this file\n");
+    load_fails("rule with two words", LS "protocol = http\nrule = * web\n" TG,
+               "t.conf:5: [listener front] rule: expected HOST PATH-PREFIX TARGET-GROUP (such "
+               "as \"api.example.com /v1/ api\" or \"* / web\"), got \"* web\"\n");
+    load_fails("rule with a bad host", LS "protocol = http\nrule = a_b / web\n" TG,
+               "t.conf:5: [listener front] rule: HOST: expected a host name (letters, digits, "
+               "'-', '.') or *, got \"a_b\"\n");
+    load_fails("rule with a bad path", LS "protocol = http\nrule = * v1 web\n" TG,
+               "t.conf:5: [listener front] rule: PATH-PREFIX: expected a path starting with "
+               "'/', got \"v1\"\n");
+    load_fails("http limits out of range", LS "protocol = http\nheader-timeout = 301s\n"
+               "backend-timeout = 0s\nmax-header-size = 100KiB\n" TG,
+               "t.conf:5: [listener front] header-timeout: expected a duration from 1s to 5m, got \"301s\"\n"
+               "t.conf:6: [listener front] backend-timeout: expected a duration from 1s to 4000s, got \"0s\"\n"
+               "t.conf:7: [listener front] max-header-size: expected a size from 1KiB to 64KiB, got \"100KiB\"\n");
 }
 
 static void test_all_keys(void)
@@ -140,8 +192,6 @@ static void test_errors(void)
                "t.conf:1: [listener x] default-target-group: required, but not set (the name of a [target-group NAME])\n");
     load_fails("unknown target group", "[listener x]\nlisten = 127.0.0.1:1\ndefault-target-group = nope\n",
                "t.conf:3: [listener x] default-target-group: no section [target-group nope] in this file\n");
-    load_fails("http listener not yet", LS "protocol = http\n" TG,
-               "t.conf:4: [listener front] protocol: http listeners are not yet supported (L7 comes in a later version); use tcp\n");
     load_fails("bad protocol", LS "protocol = udp\n" TG,
                "t.conf:4: [listener front] protocol: expected tcp or http, got \"udp\"\n");
     load_fails("listen port 0", "[listener x]\nlisten = 127.0.0.1:0\ndefault-target-group = web\n" TG,
@@ -185,8 +235,6 @@ static void test_errors(void)
                "health-check, health-check-path, health-check-matcher, health-check-interval, "
                "health-check-timeout, healthy-threshold, unhealthy-threshold, deregistration-delay, "
                "slow-start, proxy-protocol, connect-timeout, connect-attempts\n");
-    load_fails("slow start not yet", TG "slow-start = 30s\n",
-               "t.conf:2: [target-group web] slow-start: slow start is not yet supported (only 0s); got \"30s\"\n");
     load_fails("timeout not below interval", TG "health-check-interval = 5s\nhealth-check-timeout = 5s\n",
                "t.conf:3: [target-group web] health-check-timeout: must be less than health-check-interval (5000ms >= 5000ms)\n");
     load_fails("bad duration type", LS "idle-timeout = soon\n" TG,
@@ -243,6 +291,7 @@ int main(void)
     test_docs();
     test_defaults();
     test_all_keys();
+    test_rules();
     test_matcher();
     test_errors();
     return done_testing();
