@@ -466,10 +466,10 @@ uint64_t lb_drain_begin(struct lb *lb, const char *service, const char *task_arn
         t->draining = true;
         any = true;
     }
-    if (any) {
-        emit(lb, service, "has begun draining connections on 1 tasks.");
+    /* The scheduler says "has begun draining connections on N tasks." once
+     * for all the tasks it drains together. */
+    if (any)
         publish(lb);
-    }
     return wait;
 }
 

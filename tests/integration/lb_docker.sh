@@ -97,7 +97,7 @@ ok "3 tasks again, all reached" wait_for 900 n_distinct 3
 LOOP=$!
 api UpdateService '{"service":"web","desiredCount":1}' >/dev/null
 ok "scaled down to 1" wait_for 600 eval '[ "$(running)" = 1 ]'
-ok "event: draining" events_have 'has begun draining connections on 1 tasks.'
+ok "event: draining, once for both tasks" events_have 'has begun draining connections on 2 tasks.'
 ok "event: deregistered" wait_for 100 events_have 'deregistered .* targets in (target-group'
 sleep 1
 touch "$T/stop-loop"
