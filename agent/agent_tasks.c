@@ -245,6 +245,7 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
         return -1;
     }
     collect_set_histogram_sink(a->collect, collect_histogram);
+    services_set_pass_observer(a->services, collect_reconcile, a->collect);
     if (agent_dns_sync(a, errs) < 0)
         return -1;
     x->services = a->services;
@@ -257,6 +258,8 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
 void agent_tasks_free(struct agent *a)
 {
     agent_modules_stop(a); /* the data planes read the registry */
+    if (a->services)
+        services_set_pass_observer(a->services, NULL, NULL);
     collect_free(a->collect); /* before the tasks and services it reads */
     a->collect = NULL;
     services_free(a->services);

@@ -41,6 +41,8 @@ struct collect {
     double stats_ok, stats_failed;
     struct api_count *api;
     struct api_latency *lat;
+    struct histo reconcile;
+    int reconcile_ready;
     collect_histogram_fn emit_histogram;
 };
 
@@ -494,6 +496,26 @@ collect_api_request(struct collect *c, const char *action, const char *error_typ
     const struct berth_label al[] = {{"action", t->action}};
     histo_view(&t->h, "berth_api_request_duration_seconds",
                "ECS API requests, seconds from arrival to answer, by action.", al, 1, &v);
+    c->emit_histogram(c->arg, &v.h);
+}
+
+void
+collect_reconcile(void *arg, double seconds)
+{
+    struct collect *c = arg;
+    char why[128];
+
+    if (!c->emit_histogram)
+        return;
+    if (!c->reconcile_ready) {
+        if (histo_init(&c->reconcile, NULL, 0, why, sizeof(why)) < 0)
+            return;
+        c->reconcile_ready = 1;
+    }
+    histo_observe(&c->reconcile, seconds);
+    struct histo_view v;
+    histo_view(&c->reconcile, "berth_reconcile_duration_seconds",
+               "Service scheduler passes, seconds each.", NULL, 0, &v);
     c->emit_histogram(c->arg, &v.h);
 }
 

@@ -66,6 +66,9 @@ void collect_round(struct collect *c);
 void collect_api_request(struct collect *c, const char *action, const char *error_type,
                          double seconds);
 
+/* A scheduler pass took seconds: berth_reconcile_duration_seconds. */
+void collect_reconcile(void *collect, double seconds);
+
 typedef void (*collect_histogram_fn)(void *arg, const struct berth_histogram *h);
 /* Where histograms go (the same arg as emit); NULL: none are kept. */
 void collect_set_histogram_sink(struct collect *c, collect_histogram_fn fn);
