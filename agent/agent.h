@@ -107,6 +107,7 @@ void agent_tasks_free(struct agent *a);
  * scheduler and the API are up, and after each reload. */
 void agent_services_dir_apply(struct agent *a);
 /* The API's observer (api_set_observer): counts requests for the metrics. */
-void agent_api_observed(void *agent, const char *action, const char *error_type);
+void agent_api_observed(void *agent, const char *action, const char *error_type,
+                        double seconds);
 
 #endif

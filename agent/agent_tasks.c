@@ -80,16 +80,22 @@ static void collect_emit(void *arg, const struct berth_metric *m)
     host_metric(arg, m->name, m->help, m->type, m->value, m->labels, m->n_labels);
 }
 
+static void collect_histogram(void *arg, const struct berth_histogram *h)
+{
+    host_histogram(arg, h);
+}
+
 static void collect_forget(void *arg, const char *name, const char *value)
 {
     host_metrics_forget(arg, name, value);
 }
 
-void agent_api_observed(void *arg, const char *action, const char *error_type)
+void agent_api_observed(void *arg, const char *action, const char *error_type,
+                        double seconds)
 {
     struct agent *a = arg;
     if (a->collect)
-        collect_api_request(a->collect, action, error_type);
+        collect_api_request(a->collect, action, error_type, seconds);
 }
 
 void agent_tasks_sync_runtime(struct agent *a)
@@ -238,6 +244,8 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
         conf_errors_add(errs, "out of memory");
         return -1;
     }
+    collect_set_histogram_sink(a->collect, collect_histogram);
+    services_set_pass_observer(a->services, collect_reconcile, a->collect);
     if (agent_dns_sync(a, errs) < 0)
         return -1;
     x->services = a->services;
@@ -250,6 +258,8 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
 void agent_tasks_free(struct agent *a)
 {
     agent_modules_stop(a); /* the data planes read the registry */
+    if (a->services)
+        services_set_pass_observer(a->services, NULL, NULL);
     collect_free(a->collect); /* before the tasks and services it reads */
     a->collect = NULL;
     services_free(a->services);

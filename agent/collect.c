@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent/collect.h"
+#include "agent/histo.h"
 #include "agent/log.h"
 #include "agent/runtime.h"
 #include "agent/service.h"
@@ -39,6 +40,10 @@ struct collect {
     struct cstate *ctrs;
     double stats_ok, stats_failed;
     struct api_count *api;
+    struct api_latency *lat;
+    struct histo reconcile;
+    int reconcile_ready;
+    collect_histogram_fn emit_histogram;
 };
 
 /* berth_api_requests_total: one per (action, error) seen. */
@@ -46,6 +51,13 @@ struct api_count {
     char *action, *error;
     double n;
     struct api_count *next;
+};
+
+/* berth_api_request_duration_seconds{action}: one per action seen. */
+struct api_latency {
+    char *action;
+    struct histo h;
+    struct api_latency *next;
 };
 
 /* ---- series ---- */
@@ -436,7 +448,8 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 void
-collect_api_request(struct collect *c, const char *action, const char *error_type)
+collect_api_request(struct collect *c, const char *action, const char *error_type,
+                    double seconds)
 {
     const char *act = action ? action : "unknown", *err = error_type ? error_type : "none";
     struct api_count *k;
@@ -460,6 +473,56 @@ collect_api_request(struct collect *c, const char *action, const char *error_typ
     put(c->emit, c->arg, "berth_api_requests_total",
         "ECS API requests answered, by action and error type (none: success).",
         BERTH_METRIC_COUNTER, k->n, l, 2);
+    if (!c->emit_histogram)
+        return;
+    struct api_latency *t;
+    for (t = c->lat; t; t = t->next)
+        if (strcmp(t->action, act) == 0)
+            break;
+    if (!t) {
+        char why[128];
+        if (!(t = calloc(1, sizeof(*t))) || !(t->action = strdup(act)) ||
+            histo_init(&t->h, NULL, 0, why, sizeof(why)) < 0) {
+            if (t)
+                free(t->action);
+            free(t);
+            return;
+        }
+        t->next = c->lat;
+        c->lat = t;
+    }
+    histo_observe(&t->h, seconds);
+    struct histo_view v;
+    const struct berth_label al[] = {{"action", t->action}};
+    histo_view(&t->h, "berth_api_request_duration_seconds",
+               "ECS API requests, seconds from arrival to answer, by action.", al, 1, &v);
+    c->emit_histogram(c->arg, &v.h);
+}
+
+void
+collect_reconcile(void *arg, double seconds)
+{
+    struct collect *c = arg;
+    char why[128];
+
+    if (!c->emit_histogram)
+        return;
+    if (!c->reconcile_ready) {
+        if (histo_init(&c->reconcile, NULL, 0, why, sizeof(why)) < 0)
+            return;
+        c->reconcile_ready = 1;
+    }
+    histo_observe(&c->reconcile, seconds);
+    struct histo_view v;
+    histo_view(&c->reconcile, "berth_reconcile_duration_seconds",
+               "Service scheduler passes, seconds each.", NULL, 0, &v);
+    c->emit_histogram(c->arg, &v.h);
+}
+
+void
+collect_set_histogram_sink(struct collect *c, collect_histogram_fn fn)
+{
+    c->emit_histogram = fn;
 }
 
 struct collect *
@@ -513,6 +576,12 @@ collect_free(struct collect *c)
         free(k->action);
         free(k->error);
         free(k);
+    }
+    while (c->lat) {
+        struct api_latency *t = c->lat;
+        c->lat = t->next;
+        free(t->action);
+        free(t);
     }
     free(c->cluster);
     free(c);

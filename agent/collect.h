@@ -60,8 +60,18 @@ void collect_round(struct collect *c);
 
 /* Counts an answered API call (berth_api_requests_total{action, error}):
  * action NULL (not a known action) counts as "unknown", so that clients
- * cannot make series at will; error_type NULL as "none". */
-void collect_api_request(struct collect *c, const char *action, const char *error_type);
+ * cannot make series at will; error_type NULL as "none".  seconds goes to
+ * the histogram berth_api_request_duration_seconds{action} (Prometheus'
+ * default buckets), handed to the histogram sink when one is set. */
+void collect_api_request(struct collect *c, const char *action, const char *error_type,
+                         double seconds);
+
+/* A scheduler pass took seconds: berth_reconcile_duration_seconds. */
+void collect_reconcile(void *collect, double seconds);
+
+typedef void (*collect_histogram_fn)(void *arg, const struct berth_histogram *h);
+/* Where histograms go (the same arg as emit); NULL: none are kept. */
+void collect_set_histogram_sink(struct collect *c, collect_histogram_fn fn);
 
 /* ---- the arithmetic, exposed for the unit tests ---- */
 

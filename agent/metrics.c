@@ -1,4 +1,6 @@
-/* metrics.c: the series store behind host->metric() and the sink exports. */
+/* metrics.c: the series store behind host->metric() and the sink exports.
+ * Series are found by a hash of (name, label set); histograms, few, by a
+ * scan. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -25,6 +27,10 @@ struct metrics {
     struct berth_metric *view; /* parallel to series[], what sinks see */
     struct series *series;
     size_t n, cap;
+    /* Open addressing over series[]: index + 1, 0 empty; a power of two,
+     * at most half full.  Rebuilt when forget compacts series[]. */
+    size_t *slots;
+    size_t nslots;
     struct berth_histogram *hview; /* parallel to hist[] */
     struct hseries *hist;
     size_t nh, caph;
@@ -73,6 +79,7 @@ metrics_free(struct metrics *m)
         hseries_clear(&m->hist[i]);
     free(m->series);
     free(m->view);
+    free(m->slots);
     free(m->hist);
     free(m->hview);
     free(m);
@@ -228,25 +235,93 @@ fail:
     return -1;
 }
 
+static uint64_t
+fnv(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (h ^ 0xff) * 1099511628211ull; /* end marker: "ab","c" != "a","bc" */
+}
+
+/* Name and labels; labels combine by sum, so any order hashes alike. */
+static uint64_t
+series_hash(const char *name, const struct berth_label *l, size_t n)
+{
+    uint64_t h = fnv(14695981039346656037ull, name), ls = 0;
+    for (size_t i = 0; i < n; i++)
+        ls += fnv(fnv(14695981039346656037ull, l[i].name), l[i].value);
+    return h ^ (ls * 0x9e3779b97f4a7c15ull);
+}
+
+static void
+slot_put(size_t *slots, size_t nslots, uint64_t hash, size_t idx)
+{
+    size_t i = (size_t)hash & (nslots - 1);
+    while (slots[i])
+        i = (i + 1) & (nslots - 1);
+    slots[i] = idx + 1;
+}
+
+/* Sizes the table for want series and refills it; -1 on OOM. */
+static int
+rehash(struct metrics *m, size_t want)
+{
+    size_t ns = 64;
+    while (ns < want * 2)
+        ns *= 2;
+    size_t *slots = calloc(ns, sizeof(*slots));
+    if (!slots)
+        return -1;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct berth_metric *x = &m->series[i].m;
+        slot_put(slots, ns, series_hash(x->name, x->labels, x->n_labels), i);
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->nslots = ns;
+    return 0;
+}
+
+static struct series *
+find_series(const struct metrics *m, const struct berth_metric *s, uint64_t hash,
+            size_t *idx)
+{
+    if (!m->nslots)
+        return NULL;
+    for (size_t i = (size_t)hash & (m->nslots - 1); m->slots[i];
+         i = (i + 1) & (m->nslots - 1)) {
+        struct series *x = &m->series[m->slots[i] - 1];
+        if (same_series(x->m.name, x->m.labels, x->m.n_labels, s->name, s->labels,
+                        s->n_labels)) {
+            *idx = m->slots[i] - 1;
+            return x;
+        }
+    }
+    return NULL;
+}
+
 int
 metrics_record(struct metrics *m, const struct berth_metric *s, uint64_t now_ms,
                char *err, size_t errlen)
 {
     if (validate(s, err, errlen) < 0)
         return -1;
-    for (size_t i = 0; i < m->n; i++) {
-        struct series *x = &m->series[i];
-        if (same_series(x->m.name, x->m.labels, x->m.n_labels, s->name, s->labels,
-                        s->n_labels)) {
-            x->m.value = s->value;
-            x->m.type = s->type;
-            x->m.time_ms = s->time_ms ? s->time_ms : now_ms;
-            m->view[i] = x->m;
-            return 0;
-        }
+    if (m->n && !m->nslots && rehash(m, m->n) < 0) /* after an OOM in forget */
+        goto oom;
+    uint64_t hash = series_hash(s->name, s->labels, s->n_labels);
+    size_t i;
+    struct series *x = find_series(m, s, hash, &i);
+    if (x) {
+        x->m.value = s->value;
+        x->m.type = s->type;
+        x->m.time_ms = s->time_ms ? s->time_ms : now_ms;
+        m->view[i] = x->m;
+        return 0;
     }
-    for (size_t i = 0; i < m->nh; i++)
-        if (strcmp(m->hist[i].h.name, s->name) == 0) {
+    if ((m->n + 1) * 2 > m->nslots && rehash(m, m->n + 1) < 0)
+        goto oom;
+    for (size_t k = 0; k < m->nh; k++)
+        if (strcmp(m->hist[k].h.name, s->name) == 0) {
             snprintf(err, errlen, "metric %s: the name is a histogram's", s->name);
             return -1;
         }
@@ -266,6 +341,7 @@ metrics_record(struct metrics *m, const struct berth_metric *s, uint64_t now_ms,
         goto oom;
     m->series[m->n].m.time_ms = s->time_ms ? s->time_ms : now_ms;
     m->view[m->n] = m->series[m->n].m;
+    slot_put(m->slots, m->nslots, hash, m->n);
     m->n++;
     return 0;
 oom:
@@ -404,6 +480,13 @@ metrics_forget(struct metrics *m, const char *name, const char *value)
         j++;
     }
     m->n = j;
+    /* Indices moved: refill (on OOM, keep searching by a full table
+     * rebuilt at the next record). */
+    if (dropped && rehash(m, m->n) < 0) {
+        free(m->slots);
+        m->slots = NULL;
+        m->nslots = 0;
+    }
     return dropped;
 }
 

@@ -47,6 +47,8 @@ struct services {
     size_t n;
     struct drainers drainers;
     struct registry *reg; /* NULL: nobody reads the live view */
+    void (*on_pass)(void *arg, double seconds); /* each pass's duration */
+    void *on_pass_arg;
     const struct res *host; /* this host's capacity; NULL: no placement */
     char *instance_id;
     char **lb_bad;        /* tasks a load balancer's health check failed */
@@ -737,6 +739,7 @@ oom:
 static void step_all(struct services *m)
 {
     int64_t now = clock_wall_ms();
+    double t0 = clock_mono_s();
     char err[300];
 
     m->wake_ms = 0;
@@ -769,6 +772,8 @@ static void step_all(struct services *m)
         }
     }
     publish(m);
+    if (m->on_pass)
+        m->on_pass(m->on_pass_arg, clock_mono_s() - t0);
     int64_t in = m->wake_ms ? m->wake_ms - now : MAX_WAKE_MS;
     if (in > MAX_WAKE_MS)
         in = MAX_WAKE_MS;
@@ -909,6 +914,13 @@ void services_free(struct services *m)
     free(m->region);
     free(m->account);
     free(m);
+}
+
+void services_set_pass_observer(struct services *m, void (*fn)(void *arg, double seconds),
+                                void *arg)
+{
+    m->on_pass = fn;
+    m->on_pass_arg = arg;
 }
 
 void services_set_registry(struct services *m, struct registry *reg)

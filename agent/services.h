@@ -107,6 +107,10 @@ int services_add_drainer(struct services *m, const struct drainer_ops *ops, void
  * registry.h); NULL stops that.  reg must outlive m or be unset first. */
 struct registry;
 void services_set_registry(struct services *m, struct registry *reg);
+/* fn(arg, seconds) after each scheduler pass, with its monotonic duration
+ * (the reconcile histogram). */
+void services_set_pass_observer(struct services *m, void (*fn)(void *arg, double seconds),
+                                void *arg);
 
 /* StopTask: a task of a service is drained first (its drainers' wait,
  * DEACTIVATING, then stopped, as the scheduler's own stops), the service

@@ -196,7 +196,7 @@ finish(struct api_call *c, int status, const char *body, const char *error_type)
              c->request_id, c->key_id[0] ? " key=" : "", c->key_id,
              error_type ? " error=" : "", error_type ? error_type : "");
     if (c->observer)
-        c->observer(c->observer_arg, c->known ? c->action : NULL, error_type);
+        c->observer(c->observer_arg, c->known ? c->action : NULL, error_type, ms / 1e3);
     if (gone)
         log_info("api.reply.dropped", "request_id=%s reason=\"client gone\"", c->request_id);
     http_reply(c->x, status, h, 2, body, strlen(body));

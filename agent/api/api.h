@@ -105,10 +105,12 @@ int api_reload_prepare(struct api *api, const struct conf *c, struct conf_errors
 void api_reload_commit(struct api *api);
 void api_reload_abort(struct api *api);
 
-/* fn(arg, action, error_type) after each answered call: action is NULL
- * when it was not a registered one, error_type NULL on success.  Calls
+/* fn(arg, action, error_type, seconds) after each answered call: action is
+ * NULL when it was not a registered one, error_type NULL on success,
+ * seconds from the request's arrival to its answer (monotonic).  Calls
  * made before keep the observer they were made with. */
-typedef void (*api_observer_fn)(void *arg, const char *action, const char *error_type);
+typedef void (*api_observer_fn)(void *arg, const char *action, const char *error_type,
+                                double seconds);
 void api_set_observer(struct api *api, api_observer_fn fn, void *arg);
 
 /* Port of the TCP listener (0 when none): for tests that listen on :0. */

@@ -81,6 +81,15 @@ out=$(promtool check metrics <"$T/page1.txt" 2>&1)
 st=$?
 ok "promtool check metrics passes" test "$st" -eq 0
 [ "$st" -eq 0 ] || diag "$out"
+ok "the page carries the API's latency histogram (promtool checked it above)" \
+    grep -q '^# TYPE berth_api_request_duration_seconds histogram$' "$T/page1.txt"
+hc=$(grep -E '^berth_api_request_duration_seconds_count\{action="CreateService"\}' "$T/page1.txt" | awk '{print $NF}')
+hinf=$(grep -E '^berth_api_request_duration_seconds_bucket\{action="CreateService",le="\+Inf"\}' "$T/page1.txt" | awk '{print $NF}')
+ok "CreateService's latency counted ($hc), +Inf bucket = count ($hinf)" test "${hc:-0}" -ge 1 -a "$hc" = "$hinf"
+ok "the scheduler's passes are timed" \
+    grep -qE '^berth_reconcile_duration_seconds_count [1-9]' "$T/page1.txt"
+ok "its buckets are Prometheus' defaults, le=\"0.005\" first" \
+    grep -q '^berth_api_request_duration_seconds_bucket{action="CreateService",le="0.005"}' "$T/page1.txt"
 is "each name has one TYPE line" "$(grep -c '^# TYPE' "$T/page1.txt")" \
     "$(grep '^# TYPE' "$T/page1.txt" | awk '{print $3}' | sort -u | wc -l)"
 # page_sample NAME LABEL-REGEX: from page1 (one reading of the container).

@@ -273,9 +273,50 @@ test_histo_threads(void)
     metrics_free(m);
 }
 
+/* 5000 series through the hash: each found again whatever its labels'
+ * order, first-recorded order kept, forget leaves the rest findable. */
+static void
+test_many(void)
+{
+    struct metrics *m = metrics_new();
+    char err[256], a[32], b[32];
+    int good = 1;
+
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < 5000; i++) {
+            snprintf(a, sizeof(a), "%d", i);
+            snprintf(b, sizeof(b), "%d", i % 7);
+            struct berth_label l[] = {{"id", a}, {"grp", b}};
+            struct berth_label r[] = {{"grp", b}, {"id", a}};
+            struct berth_metric s = {.name = "x_total", .type = BERTH_METRIC_COUNTER,
+                                     .value = pass * 10000 + i, .labels = pass ? r : l,
+                                     .n_labels = 2};
+            if (metrics_record(m, &s, 0, err, sizeof(err)) < 0)
+                good = 0;
+        }
+    size_t n;
+    const struct berth_metric *all = metrics_all(m, &n);
+    ok(good && n == 5000, "5000 series, each recorded twice (labels reordered): %zu", n);
+    int order = 1;
+    for (size_t i = 0; i < n; i++)
+        if (all[i].value != 10000.0 + (double)i || strcmp(all[i].labels[0].value, (snprintf(a, sizeof(a), "%zu", i), a)))
+            order = 0;
+    ok(order, "first-recorded order, latest values");
+    size_t dropped = metrics_forget(m, "grp", "3");
+    ok(dropped == 714, "forget grp=3 drops 714 (got %zu)", dropped);
+    struct berth_label l[] = {{"id", "4"}, {"grp", "4"}};
+    struct berth_metric s = {.name = "x_total", .type = BERTH_METRIC_COUNTER, .value = -1,
+                             .labels = l, .n_labels = 2};
+    metrics_record(m, &s, 0, err, sizeof(err));
+    all = metrics_all(m, &n);
+    ok(n == 5000 - 714 && all[3].value == -1, "after forget, a series is still found in place");
+    metrics_free(m);
+}
+
 int
 main(void)
 {
+    test_many();
     test_validation();
     test_sinks();
     test_histo();
