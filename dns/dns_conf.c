@@ -48,6 +48,11 @@ const struct berth_option conf_dns_options[] = {
         "Worker threads serving queries; 0: one per core."),
     DNS("tcp-idle-timeout", BERTH_OPT_DURATION, "10s", tcp_idle_timeout_ms,
         "How long a TCP connection may stay idle between queries; 1s to 5m."),
+    DNS("task-resolver", BERTH_OPT_BOOL, "no", task_resolver,
+        "With yes, containers of bridge and awsvpc tasks that set no "
+        "dnsServers get the responder as their resolver: it also listens on "
+        "port 53 of the address containers reach this host at (the "
+        "engine's bridge gateway), and that bridge's network may forward."),
     {NULL, 0, NULL, 0, NULL, 0},
 };
 
@@ -291,6 +296,11 @@ int dns_conf_finish(struct conf_dns *d, char *err, size_t errlen)
     if (d->n_nets == 0 &&
         parse_allow(d, "127.0.0.0/8, ::1, 172.16.0.0/12, 10.88.0.0/16", err, errlen) < 0)
         return -1;
+    if (d->task_resolver && !d->enabled) {
+        snprintf(err, errlen, "task-resolver: containers cannot use a responder that is "
+                              "not enabled; set enabled = yes or task-resolver = no");
+        return -1;
+    }
     if (d->enabled && d->n_ns == 0) {
         snprintf(err, errlen, "namespaces: the responder is enabled but no namespace is "
                               "set; expected names such as prod.local");
@@ -307,3 +317,4 @@ void dns_conf_free(struct conf_dns *d)
     d->n_nets = 0;
     options_free(conf_dns_options, d);
 }
+

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent/conf.h"
+#include "dns/dns_conf.h"
 #include "agent/registry.h"
 #include "dns/query.h"
 #include "dns/wire.h"
@@ -144,6 +145,7 @@ int main(void)
 {
     struct conf *c = NULL;
     struct conf_errors e = {0};
+    dns_conf_register();
     conf_load_string("[dns]\nenabled = yes\nnamespaces = prod.local\n", "t.conf", &c, &e);
     struct reg_snapshot *s = reg_snapshot_new("c");
     struct reg_service *svc = reg_add_service(s, "web", "arn", false);
@@ -151,7 +153,7 @@ int main(void)
     struct reg_task *t = reg_add_task(svc, "0123456789abcdef0123456789abcdef", "arn", "",
                                       REG_NET_BRIDGE, true, false, 0);
     reg_add_port(t, "web", "", 80, 40000, false);
-    zone = c ? dns_zone_compile(&c->dns, s) : NULL;
+    zone = c ? dns_zone_compile(dns_conf_of(c), s) : NULL;
     if (!zone) {
         ok(0, "the zone compiles");
         return done_testing();

@@ -137,18 +137,18 @@ static void test_conf(void)
                           "upstreams = 127.0.0.1:5300, 192.0.2.53\n");
     ok(c != NULL, "a full [dns] section loads");
     if (c) {
-        ok(c->dns.n_ns == 2 && strcmp(c->dns.ns[0], "prod.local") == 0 &&
-               strcmp(c->dns.ns[1], "test.local") == 0,
+        ok(dns_conf_of(c)->n_ns == 2 && strcmp(dns_conf_of(c)->ns[0], "prod.local") == 0 &&
+               strcmp(dns_conf_of(c)->ns[1], "test.local") == 0,
            "namespaces are lowercased, without the trailing dot");
-        ok(c->dns.listen.port == 5353 && c->dns.ttl_ms == 10000 && c->dns.max_answers == 3,
+        ok(dns_conf_of(c)->listen.port == 5353 && dns_conf_of(c)->ttl_ms == 10000 && dns_conf_of(c)->max_answers == 3,
            "listen, ttl, max-answers");
-        ok(c->dns.n_nets == 2 && c->dns.nets[0].prefix == 8 && c->dns.nets[1].prefix == 128,
+        ok(dns_conf_of(c)->n_nets == 2 && dns_conf_of(c)->nets[0].prefix == 8 && dns_conf_of(c)->nets[1].prefix == 128,
            "allow: two networks");
     }
     conf_free(c);
     c = load("[agent]\ncluster = x\n");
-    ok(c && !c->dns.enabled && c->dns.ttl_ms == 5000 && c->dns.negative_ttl_ms == 5000 &&
-           c->dns.max_answers == 8 && c->dns.listen.port == 53,
+    ok(c && !dns_conf_of(c)->enabled && dns_conf_of(c)->ttl_ms == 5000 && dns_conf_of(c)->negative_ttl_ms == 5000 &&
+           dns_conf_of(c)->max_answers == 8 && dns_conf_of(c)->listen.port == 53,
        "defaults: off, ttl 5s, negative-ttl 5s, 8 answers, port 53");
     conf_free(c);
     like(conf_err("[dns]\nenabled = yes\n"), "t.conf:2: [dns]",
@@ -163,6 +163,17 @@ static void test_conf(void)
     like(conf_err("[dns]\ncolour = blue\n"), "t.conf:2: [dns] colour: unknown key",
          "an unknown key names file:line");
     like(conf_err("[dns]\n[dns]\n"), "duplicate section [dns]", "a second [dns]");
+    like(conf_err("[dns]\n[dns x]\n"), "t.conf:2: section [dns x]: [dns] takes no name",
+         "[dns NAME]");
+    like(conf_err("[dns]\nenabled = yes\nenabled = no\nnamespaces = a\n"),
+         "t.conf:3: [dns] enabled: duplicate key (first on line 2)", "a key twice");
+    like(conf_err("[dns]\nnamespaces = a\ntask-resolver = yes\n"),
+         "t.conf:3: [dns] task-resolver: containers cannot use a responder that is not "
+         "enabled", "task-resolver without the responder names its line");
+    like(conf_err("[dns]\ntask-resolver = maybe\n"), "t.conf:2: [dns] task-resolver:",
+         "task-resolver takes a bool");
+    ok(conf_err("[dns]\nenabled = yes\nnamespaces = a\ntask-resolver = yes\n")[0] == '\0',
+       "task-resolver with the responder loads");
 }
 
 static void test_answers(void)
@@ -170,7 +181,7 @@ static void test_answers(void)
     struct conf *c = load("[dns]\nenabled = yes\nnamespaces = prod.local, test.local\n"
                           "advertise-address = 192.0.2.7\nttl = 7s\nnegative-ttl = 9s\n");
     struct reg_snapshot *s = snap_web(3, 3, -1);
-    struct dns_zone *z = c && s ? dns_zone_compile(&c->dns, s) : NULL;
+    struct dns_zone *z = c && s ? dns_zone_compile(dns_conf_of(c), s) : NULL;
     ldns_pkt *r;
 
     ok(z != NULL, "the zone compiles");
@@ -302,7 +313,7 @@ static void test_health_and_caps(void)
 {
     struct conf *c = load("[dns]\nenabled = yes\nnamespaces = prod.local\nmax-answers = 4\n");
     struct reg_snapshot *s = snap_web(10, 6, 2); /* 0-5 healthy, 2 draining */
-    struct dns_zone *z = c && s ? dns_zone_compile(&c->dns, s) : NULL;
+    struct dns_zone *z = c && s ? dns_zone_compile(dns_conf_of(c), s) : NULL;
     ldns_pkt *r;
 
     if (!ok(z != NULL, "zone of 10 tasks compiles"))
@@ -335,7 +346,7 @@ static void test_health_and_caps(void)
     reg_snapshot_free(s);
 
     s = snap_web(3, 0, 0); /* none healthy, task 0 draining */
-    z = dns_zone_compile(&c->dns, s);
+    z = dns_zone_compile(dns_conf_of(c), s);
     r = z ? ask(z, "web.prod.local", LDNS_RR_TYPE_SRV, 0, true, 0, NULL) : NULL;
     ok(r && ldns_pkt_ancount(r) == 2, "none healthy: the tasks not draining are answered (fail open)");
     ldns_pkt_free(r);
@@ -349,7 +360,7 @@ static void test_sizes(void)
 {
     struct conf *c = load("[dns]\nenabled = yes\nnamespaces = prod.local\nmax-answers = 40\n");
     struct reg_snapshot *s = snap_web(40, 40, -1);
-    struct dns_zone *z = c && s ? dns_zone_compile(&c->dns, s) : NULL;
+    struct dns_zone *z = c && s ? dns_zone_compile(dns_conf_of(c), s) : NULL;
     ldns_pkt *r;
     size_t n = 0;
 
@@ -385,6 +396,7 @@ out:
 
 int main(void)
 {
+    dns_conf_register();
     test_conf();
     test_answers();
     test_health_and_caps();
