@@ -12,6 +12,7 @@
 #define BERTH_DNS_CONF_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,8 +45,8 @@ struct conf_dns {
     /* Parsed from the text above. */
     char **ns;                 /* lowercase, no trailing dot */
     size_t n_ns;
-    int adv_family;            /* AF_INET or AF_INET6 */
-    uint8_t adv_addr[16];
+    bool has_adv4, has_adv6;   /* advertise-address: an IPv4, an IPv6, or both */
+    uint8_t adv4[4], adv6[16];
     struct dns_net *nets;      /* empty: loopback and the engines' bridges */
     size_t n_nets;
 };
