@@ -11,12 +11,14 @@
 
 #include "agent/agent.h"
 #include "agent/conf.h"
+#include "agent/host.h"
 #include "agent/log.h"
 #include "agent/registry.h"
 #include "agent/runtime.h"
 #include "agent/services.h"
 #include "agent/tasks.h"
 #include "dns/dns_conf.h"
+#include "dns/stats.h"
 #include "dns/workers.h"
 #include "dns/zone.h"
 
@@ -35,6 +37,10 @@ struct dns {
     char bridge_addr[64];  /* what bridge listens on; "" none */
     char bridge_failed[64]; /* logged once per address */
     ev_timer watch;        /* the runtime learns its gateway at any time */
+    /* Figures of the workers already gone: the counters never go back. */
+    struct dns_stats retired;
+    ev_timer metrics;      /* [agent] metrics-interval */
+    uint64_t metrics_ms;
 };
 
 #define BRIDGE_WATCH_S 1.0
@@ -101,13 +107,72 @@ static int bridge_net(const char *addr, struct dns_net *net)
     return rc;
 }
 
+/* Frees w, its figures kept in d->retired. */
+static void retire(struct dns *d, struct dns_workers *w)
+{
+    if (!w)
+        return;
+    dns_workers_stats(w, &d->retired);
+    dns_workers_free(w);
+}
+
+/* The sums of every worker, as agent metrics. */
+static void record_metrics(struct dns *d)
+{
+    struct dns_stats sum = d->retired;
+    struct host *h = d->a->host;
+
+    if (d->workers)
+        dns_workers_stats(d->workers, &sum);
+    if (d->bridge)
+        dns_workers_stats(d->bridge, &sum);
+    for (int i = 0; i < DNS_QT_N; i++) {
+        for (int j = 0; j < DNS_RC_N; j++) {
+            if (!sum.queries[i][j])
+                continue; /* only the pairs seen: 49 series of zeros say nothing */
+            struct berth_label l[] = {{"qtype", dns_stats_qtype_name(i)},
+                                      {"rcode", dns_stats_rcode_name(j)}};
+            host_metric(h, "berth_dns_queries_total",
+                        "DNS queries answered by the responder, by type and rcode "
+                        "(forwarded ones with the upstream's rcode).",
+                        BERTH_METRIC_COUNTER, (double)sum.queries[i][j], l, 2);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        struct berth_label l[] = {{"result", k ? "failed" : "answered"}};
+        host_metric(h, "berth_dns_forwarded_total",
+                    "Queries forwarded to the upstreams: answered, or failed (SERVFAIL).",
+                    BERTH_METRIC_COUNTER,
+                    (double)(k ? sum.forwarded_failed : sum.forwarded_ok), l, 1);
+    }
+}
+
+static void on_metrics(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    record_metrics(w->data);
+}
+
+static void metrics_arm(struct dns *d, uint64_t ms)
+{
+    if (ms == d->metrics_ms)
+        return;
+    d->metrics_ms = ms;
+    ev_timer_stop(d->a->loop, &d->metrics);
+    if (ms) {
+        ev_timer_set(&d->metrics, (double)ms / 1000.0, (double)ms / 1000.0);
+        ev_timer_start(d->a->loop, &d->metrics);
+    }
+}
+
 static void bridge_stop(struct dns *d)
 {
     if (d->a->tasks)
         tasks_set_resolver(d->a->tasks, NULL);
     if (!d->bridge)
         return;
-    dns_workers_free(d->bridge);
+    retire(d, d->bridge);
     d->bridge = NULL;
     log_info("dns.task_resolver.stopped", "address=%s", d->bridge_addr);
     d->bridge_addr[0] = '\0';
@@ -179,6 +244,7 @@ static void dns_stop(struct agent *a)
         return;
     registry_unsubscribe(a->registry, on_registry, a->dns);
     ev_timer_stop(a->loop, &a->dns->watch);
+    ev_timer_stop(a->loop, &a->dns->metrics);
     bridge_stop(a->dns);
     dns_workers_free(a->dns->workers);
     free(a->dns->upstreams);
@@ -214,6 +280,7 @@ static int dns_sync(struct agent *a, struct conf_errors *errs)
         dns_workers_set_zone(a->dns->workers, z);
         dns_zone_unref(z);
         a->dns->ttl_ms = c->ttl_ms;
+        metrics_arm(a->dns, a->conf->agent.metrics_interval_ms);
         bridge_sync(a->dns);
         return 0;
     }
@@ -239,8 +306,10 @@ static int dns_sync(struct agent *a, struct conf_errors *errs)
         ev_timer_init(&d->watch, on_watch, BRIDGE_WATCH_S, BRIDGE_WATCH_S);
         d->watch.data = d;
         ev_timer_start(a->loop, &d->watch);
+        ev_timer_init(&d->metrics, on_metrics, 0., 0.);
+        d->metrics.data = d;
     }
-    dns_workers_free(d->workers);
+    retire(d, d->workers);
     d->workers = w;
     free(d->upstreams);
     free(d->allow);
@@ -253,6 +322,7 @@ static int dns_sync(struct agent *a, struct conf_errors *errs)
     d->ttl_ms = c->ttl_ms;
     log_info("dns.started", "listen=%s:%u namespaces=%s workers=%zu", c->listen.host,
              c->listen.port, c->namespaces, dns_workers_count(w));
+    metrics_arm(d, a->conf->agent.metrics_interval_ms);
     bridge_stop(d); /* restarted with the new upstreams and allow list */
     bridge_sync(d);
     return 0;
