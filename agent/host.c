@@ -1,6 +1,7 @@
 /* host.c: the host API handed to plugins, and the resources it tracks. */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -368,6 +369,16 @@ api_metric(berth_ctx *ctx, const struct berth_metric *m)
 }
 
 static void
+api_histogram(berth_ctx *ctx, const struct berth_histogram *hg)
+{
+    char err[256], q[300];
+    if (!hg || metrics_record_histogram(ctx->host->metrics, hg,
+                                        (uint64_t)clock_wall_ms(), err, sizeof(err)) < 0)
+        log_warn("plugin.histogram.refused", "plugin=%s error=%s", ctx_name(ctx),
+                 log_quote(q, sizeof(q), hg ? err : "NULL histogram"));
+}
+
+static void
 api_event(berth_ctx *ctx, const char *type, const char *detail)
 {
     host_publish(ctx->host, ctx_name(ctx), type, detail);
@@ -401,6 +412,7 @@ const struct berth_host host_api = {
     .metric = api_metric,
     .event = api_event,
     .stop_done = api_stop_done,
+    .histogram = api_histogram,
 };
 
 /* ---- contexts ---- */
@@ -553,34 +565,66 @@ host_metric(struct host *h, const char *name, const char *help,
 }
 
 void
+host_histogram(struct host *h, const struct berth_histogram *hg)
+{
+    char err[256], q[300];
+    if (metrics_record_histogram(h->metrics, hg, (uint64_t)clock_wall_ms(), err,
+                                 sizeof(err)) < 0)
+        log_warn("histogram.refused", "error=%s", log_quote(q, sizeof(q), err));
+}
+
+void
 host_metrics_forget(struct host *h, const char *name, const char *value)
 {
     metrics_forget(h->metrics, name, value);
 }
 
 void
+host_sink_export(const struct berth_metrics_sink_ops *ops, void *state,
+                 const struct berth_metric *m, size_t n,
+                 const struct berth_histogram *hg, size_t nh)
+{
+    ops->write(state, m, n);
+    /* A sink built before 1.4 has a shorter struct: never read past it. */
+    if (ops->struct_size >= offsetof(struct berth_metrics_sink_ops, write_histograms) +
+                                sizeof(ops->write_histograms) &&
+        ops->write_histograms)
+        ops->write_histograms(state, hg, nh);
+}
+
+void
 host_export_metrics(struct host *h)
 {
-    size_t n;
+    size_t n, nh;
     const struct berth_metric *view = metrics_all(h->metrics, &n);
+    const struct berth_histogram *hview = metrics_histograms(h->metrics, &nh);
     /* A sink may record a metric from inside write(), which can move the
-     * store's array: hand out a copy.  The strings stay where they are. */
+     * store's arrays: hand out copies.  The strings and the histograms'
+     * bounds and counts stay where they are until the next record of the
+     * same series, which a sink does not make. */
     struct berth_metric *all = n ? malloc(n * sizeof(*all)) : NULL;
+    struct berth_histogram *hall = nh ? malloc(nh * sizeof(*hall)) : NULL;
 
-    if (n && !all) {
-        log_warn("metrics.export.skipped", "error=\"out of memory\" series=%zu", n);
+    if ((n && !all) || (nh && !hall)) {
+        log_warn("metrics.export.skipped", "error=\"out of memory\" series=%zu "
+                 "histograms=%zu", n, nh);
+        free(all);
+        free(hall);
         return;
     }
     if (n)
         memcpy(all, view, n * sizeof(*all));
+    if (nh)
+        memcpy(hall, hview, nh * sizeof(*hall));
     for (struct berth_ctx *c = h->ctxs; c; c = c->next) {
         struct plugin *p = c->plugin;
         const struct berth_metrics_sink_ops *ops = p ? p->desc.ops : NULL;
         if (p && p->st == PLUGIN_STARTED && p->desc.kind == BERTH_KIND_METRICS_SINK &&
             ops && ops->write)
-            ops->write(p->state, all, n);
+            host_sink_export(ops, p->state, all, n, hall, nh);
     }
     free(all);
+    free(hall);
 }
 
 static void

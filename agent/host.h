@@ -59,6 +59,16 @@ void host_set_export_interval(struct host *h, uint64_t ms);
 /* Drops the agent's series labelled name=value (metrics_forget). */
 void host_metrics_forget(struct host *h, const char *name, const char *value);
 
+/* Records an agent histogram (its latest cumulative state, as a plugin's
+ * host->histogram()); errors are logged. */
+void host_histogram(struct host *h, const struct berth_histogram *hg);
+
+/* One sink's share of an export: write(), then write_histograms() when the
+ * sink's ops are 1.4 or newer (struct_size) and provide it. */
+void host_sink_export(const struct berth_metrics_sink_ops *ops, void *state,
+                      const struct berth_metric *m, size_t n,
+                      const struct berth_histogram *hg, size_t nh);
+
 /* Records an agent metric; errors are logged. */
 void host_metric(struct host *h, const char *name, const char *help,
                  enum berth_metric_type type, double value,

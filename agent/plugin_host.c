@@ -30,6 +30,7 @@ static const size_t desc_size_for_minor[] = {
     [1] = sizeof(struct berth_plugin),
     [2] = sizeof(struct berth_plugin), /* 1.2 added runtime ops, not descriptor fields */
     [3] = sizeof(struct berth_plugin), /* 1.3 appended a runtime op */
+    [4] = sizeof(struct berth_plugin), /* 1.4: host and sink fields only */
 };
 
 /* The runtime ops each minor defines (none before 1.2): a runtime plugin
@@ -42,6 +43,7 @@ static const size_t runtime_ops_size_for_minor[] = {
     [1] = 0,
     [2] = RT_OPS_END(watch),
     [3] = RT_OPS_END(host_address),
+    [4] = RT_OPS_END(host_address),
 };
 
 const char *

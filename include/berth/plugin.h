@@ -44,6 +44,10 @@
  *   1.3  Runtime kind: host_address() appended to struct berth_runtime_ops:
  *        the address on this host that containers of a network mode
  *        reach (the agent serves the task metadata endpoint there).
+ *   1.4  Histograms: struct berth_histogram and BERTH_METRIC_HISTOGRAM;
+ *        histogram() appended to struct berth_host, write_histograms()
+ *        appended to struct berth_metrics_sink_ops.  struct berth_metric
+ *        does not change (sinks index arrays of it).
  */
 #ifndef BERTH_PLUGIN_H
 #define BERTH_PLUGIN_H
@@ -56,7 +60,7 @@ extern "C" {
 #endif
 
 #define BERTH_PLUGIN_ABI_MAJOR 1
-#define BERTH_PLUGIN_ABI_MINOR 3
+#define BERTH_PLUGIN_ABI_MINOR 4
 
 /* The name of the one symbol a plugin exports. */
 #define BERTH_PLUGIN_SYMBOL "berth_plugin"
@@ -199,6 +203,9 @@ typedef void (*berth_lookup_cb)(void *arg, const struct berth_lookup_result *r);
 enum berth_metric_type {
     BERTH_METRIC_COUNTER = 1,
     BERTH_METRIC_GAUGE = 2,
+    /* 1.4: names a struct berth_histogram for code that handles both
+     * kinds; never valid as a struct berth_metric's type. */
+    BERTH_METRIC_HISTOGRAM = 3,
 };
 
 struct berth_label {
@@ -216,6 +223,26 @@ struct berth_metric {
     const struct berth_label *labels;
     size_t n_labels;
     uint64_t time_ms; /* 0 = when emitted */
+};
+
+/* A histogram (1.4): the latest cumulative state of one series, as a
+ * Prometheus histogram.  upper_bounds are the n_buckets finite bucket
+ * bounds, strictly ascending; the +Inf bucket is implied and holds count.
+ * cumulative_counts[i] counts the observations <= upper_bounds[i], so it
+ * never decreases with i and never exceeds count.  Label "le" is reserved.
+ * The host copies everything on record; sinks get arrays of this struct,
+ * valid only during write_histograms(). */
+struct berth_histogram {
+    const char *name; /* the base name: exporters add _bucket, _sum, _count */
+    const char *help;
+    const struct berth_label *labels;
+    size_t n_labels;
+    size_t n_buckets;
+    const double *upper_bounds;
+    const uint64_t *cumulative_counts;
+    uint64_t count;
+    double sum;
+    uint64_t time_ms; /* 0 = when recorded */
 };
 
 struct berth_event {
@@ -285,6 +312,12 @@ struct berth_host {
 
     /* After stop() returned BERTH_PENDING: the plugin has finished. */
     void (*stop_done)(berth_ctx *ctx);
+
+    /* 1.4 */
+    /* Record a histogram's latest cumulative state (the plugin keeps the
+     * counts; the host keeps the latest state per series, as metric()
+     * does, and hands it to the sinks that take histograms). */
+    void (*histogram)(berth_ctx *ctx, const struct berth_histogram *h);
 };
 
 /* ------------------------------------------------------------------ */
@@ -525,6 +558,13 @@ struct berth_runtime_ops {
 struct berth_metrics_sink_ops {
     uint32_t struct_size;
     void (*write)(void *state, const struct berth_metric *metrics, size_t n);
+
+    /* 1.4, optional: every histogram, called right after write() at each
+     * export, even when n is 0, so a sink may treat it as the end of the
+     * export.  A sink without it (an older struct_size, or NULL) gets no
+     * histograms. */
+    void (*write_histograms)(void *state, const struct berth_histogram *h,
+                             size_t n);
 };
 
 /* ------------------------------------------------------------------ */

@@ -1,4 +1,5 @@
 /* prom_text.c: the text exposition format 0.0.4 (prom_text.h). */
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -103,6 +104,8 @@ type_name(enum berth_metric_type t)
         return "counter";
     case BERTH_METRIC_GAUGE:
         return "gauge";
+    case BERTH_METRIC_HISTOGRAM: /* never a sample's type */
+        break;
     }
     return NULL;
 }
@@ -118,23 +121,37 @@ sample_ok(const struct berth_metric *m)
     return 1;
 }
 
+/* name{labels[,le="..."]}: le NULL for none. */
 static void
-sample(struct buf *b, const struct berth_metric *m)
+series(struct buf *b, const char *name, const char *suffix,
+       const struct berth_label *l, size_t n, const char *le)
 {
-    buf_str(b, m->name);
-    if (m->n_labels) {
+    buf_str(b, name);
+    buf_str(b, suffix);
+    if (n || le) {
         buf_add(b, "{", 1);
-        for (size_t i = 0; i < m->n_labels; i++) {
+        for (size_t i = 0; i < n; i++) {
             if (i)
                 buf_add(b, ",", 1);
-            buf_str(b, m->labels[i].name);
+            buf_str(b, l[i].name);
             buf_add(b, "=\"", 2);
-            buf_escaped(b, m->labels[i].value, 1);
+            buf_escaped(b, l[i].value, 1);
+            buf_add(b, "\"", 1);
+        }
+        if (le) {
+            buf_str(b, n ? ",le=\"" : "le=\"");
+            buf_str(b, le);
             buf_add(b, "\"", 1);
         }
         buf_add(b, "}", 1);
     }
     buf_add(b, " ", 1);
+}
+
+static void
+sample(struct buf *b, const struct berth_metric *m)
+{
+    series(b, m->name, "", m->labels, m->n_labels, NULL);
     buf_value(b, m->value);
     buf_add(b, "\n", 1);
 }
@@ -178,6 +195,123 @@ prom_render(const struct berth_metric *m, size_t n, size_t *len, size_t *skipped
                 continue;
             }
             sample(&b, &m[j]);
+        }
+    }
+    free(done);
+    if (b.oom) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    if (skipped)
+        *skipped = skip;
+    return b.p;
+}
+
+void
+prom_format_le(char *out, size_t outlen, double v)
+{
+    char e[40];
+    int prec;
+
+    if (isinf(v) || isnan(v)) {
+        snprintf(out, outlen, "%s", isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+        return;
+    }
+    /* Fewest significant digits that read back the same... */
+    for (prec = 1; prec < 17; prec++) {
+        snprintf(e, sizeof(e), "%.*e", prec - 1, v);
+        if (strtod(e, NULL) == v)
+            break;
+    }
+    snprintf(e, sizeof(e), "%.*e", prec - 1, v);
+    int exp = atoi(strchr(e, 'e') + 1);
+    /* ...laid out as Go's FormatFloat(v, 'g', -1, 64): exponent form below
+     * 1e-4 or from 1e6 ("1e+06"), else plain decimals. */
+    if (exp < -4 || exp >= 6)
+        snprintf(out, outlen, "%s", e);
+    else
+        snprintf(out, outlen, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, v);
+}
+
+static int
+histogram_ok(const struct berth_histogram *h)
+{
+    if (!prom_valid_name(h->name) || (h->n_buckets && (!h->upper_bounds ||
+                                                       !h->cumulative_counts)))
+        return 0;
+    for (size_t i = 0; i < h->n_labels; i++)
+        if (!prom_valid_label_name(h->labels[i].name) || !h->labels[i].value ||
+            strcmp(h->labels[i].name, "le") == 0)
+            return 0;
+    return 1;
+}
+
+static void
+buf_u64(struct buf *b, uint64_t v)
+{
+    char tmp[24];
+    snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+    buf_str(b, tmp);
+}
+
+static void
+histogram(struct buf *b, const struct berth_histogram *h)
+{
+    char le[40];
+    for (size_t i = 0; i < h->n_buckets; i++) {
+        prom_format_le(le, sizeof(le), h->upper_bounds[i]);
+        series(b, h->name, "_bucket", h->labels, h->n_labels, le);
+        buf_u64(b, h->cumulative_counts[i]);
+        buf_add(b, "\n", 1);
+    }
+    series(b, h->name, "_bucket", h->labels, h->n_labels, "+Inf");
+    buf_u64(b, h->count);
+    buf_add(b, "\n", 1);
+    series(b, h->name, "_sum", h->labels, h->n_labels, NULL);
+    buf_value(b, h->sum);
+    buf_add(b, "\n", 1);
+    series(b, h->name, "_count", h->labels, h->n_labels, NULL);
+    buf_u64(b, h->count);
+    buf_add(b, "\n", 1);
+}
+
+char *
+prom_render_histograms(const struct berth_histogram *h, size_t n, size_t *len,
+                       size_t *skipped)
+{
+    struct buf b = {0};
+    char *done = calloc(n ? n : 1, 1);
+    size_t skip = 0;
+
+    if (!done)
+        return NULL;
+    buf_add(&b, "", 0);
+    for (size_t i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        if (!histogram_ok(&h[i])) {
+            done[i] = 1;
+            skip++;
+            continue;
+        }
+        const char *name = h[i].name;
+        buf_str(&b, "# HELP ");
+        buf_str(&b, name);
+        buf_add(&b, " ", 1);
+        buf_escaped(&b, h[i].help ? h[i].help : "", 0);
+        buf_str(&b, "\n# TYPE ");
+        buf_str(&b, name);
+        buf_str(&b, " histogram\n");
+        for (size_t j = i; j < n; j++) {
+            if (done[j] || strcmp(h[j].name, name) != 0)
+                continue;
+            done[j] = 1;
+            if (!histogram_ok(&h[j])) {
+                skip++;
+                continue;
+            }
+            histogram(&b, &h[j]);
         }
     }
     free(done);

@@ -64,6 +64,7 @@ struct prom {
     int lfd;
     berth_watch *lw;
     struct page *page;
+    struct page *pending; /* write()'s samples, until write_histograms() */
     struct conn *conns;
     unsigned n_conns;
     double scrapes, refused, timeouts, skipped;
@@ -261,6 +262,21 @@ own_metric(struct prom *p, const char *name, const char *help, double v)
 }
 
 static void
+publish(struct prom *p, struct page *pg)
+{
+    page_unref(p->page);
+    p->page = pg;
+    /* Recorded now, seen in the next export. */
+    own_metric(p, "berth_prometheus_scrapes_total", "Scrapes served.", p->scrapes);
+    own_metric(p, "berth_prometheus_refused_total",
+               "Scrape connections refused past max-connections.", p->refused);
+    own_metric(p, "berth_prometheus_timeouts_total",
+               "Scrape connections closed at io-timeout.", p->timeouts);
+    own_metric(p, "berth_prometheus_skipped_samples_total",
+               "Samples the text format cannot carry, left out.", p->skipped);
+}
+
+static void
 prom_write(void *state, const struct berth_metric *metrics, size_t n)
 {
     struct prom *p = state;
@@ -273,22 +289,48 @@ prom_write(void *state, const struct berth_metric *metrics, size_t n)
         return;
     }
     pg->refs = 1;
-    page_unref(p->page);
-    p->page = pg;
     p->skipped += (double)skipped;
-    /* Recorded now, seen in the next export. */
-    own_metric(p, "berth_prometheus_scrapes_total", "Scrapes served.", p->scrapes);
-    own_metric(p, "berth_prometheus_refused_total",
-               "Scrape connections refused past max-connections.", p->refused);
-    own_metric(p, "berth_prometheus_timeouts_total",
-               "Scrape connections closed at io-timeout.", p->timeouts);
-    own_metric(p, "berth_prometheus_skipped_samples_total",
-               "Samples the text format cannot carry, left out.", p->skipped);
+    /* A 1.4 host follows with write_histograms(), which publishes the page
+     * whole; an older one never does. */
+    if (p->host->abi_minor >= 4) {
+        page_unref(p->pending);
+        p->pending = pg;
+    } else {
+        publish(p, pg);
+    }
+}
+
+static void
+prom_write_histograms(void *state, const struct berth_histogram *h, size_t n)
+{
+    struct prom *p = state;
+    struct page *pg = p->pending;
+    size_t skipped = 0, len = 0;
+    char *text;
+
+    p->pending = NULL;
+    if (!pg)
+        return; /* write() failed: keep the previous page */
+    if (n && !(text = prom_render_histograms(h, n, &len, &skipped))) {
+        p->host->log(p->ctx, BERTH_LOG_WARN,
+                     "prometheus.render.failed error=\"out of memory\" what=histograms");
+    } else if (n) {
+        char *body = realloc(pg->body, pg->len + len + 1);
+        if (body) {
+            memcpy(body + pg->len, text, len + 1);
+            pg->body = body;
+            pg->len += len;
+        }
+        free(text);
+        p->skipped += (double)skipped;
+    }
+    publish(p, pg);
 }
 
 static const struct berth_metrics_sink_ops prom_ops = {
     .struct_size = sizeof(struct berth_metrics_sink_ops),
     .write = prom_write,
+    .write_histograms = prom_write_histograms,
 };
 
 static int
@@ -395,6 +437,7 @@ prom_destroy(void *state)
         return;
     prom_stop(p);
     page_unref(p->page);
+    page_unref(p->pending);
     free(p);
 }
 

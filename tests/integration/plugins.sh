@@ -28,7 +28,7 @@ trace = $T/old.trace
 EOF2
 ok "berthd starts with three plugins" start_berthd "$T/berth.conf"
 ok "the ABI 1.0 plugin is accepted" log_has 'event=plugin.started plugin=old .*abi=1.0'
-ok "it sees the host's ABI" log_has 'event=old_minor.init plugin=old host_abi=1.3'
+ok "it sees the host's ABI" log_has 'event=old_minor.init plugin=old host_abi=1.4'
 
 ok "probes over TCP succeed" wait_for 15 status_ge "$T/tcp.sock" probes_ok 2
 is "TCP probe status" "$(field "$(status "$T/tcp.sock")" last_status)" 200

@@ -128,8 +128,59 @@ static void test_names(void)
     ok(prom_valid_label_name("_x9") && !prom_valid_label_name("a:b"), "label names");
 }
 
+static void test_histograms(void)
+{
+    static const double b[] = {0.005, 0.1, 1, 2.5, 1e6};
+    static const uint64_t c[] = {1, 2, 2, 3, 4};
+    static const struct berth_label l[] = {{"action", "Run\"Task\"\\\n"}};
+    struct berth_histogram h[] = {
+        {.name = "req_seconds", .help = "Latency\nof requests.", .labels = l, .n_labels = 1,
+         .n_buckets = 5, .upper_bounds = b, .cumulative_counts = c, .count = 5, .sum = 0.25},
+        {.name = "9bad", .n_buckets = 0, .count = 1},
+        {.name = "req_seconds", .n_buckets = 1, .upper_bounds = b, .cumulative_counts = c,
+         .count = 1, .sum = 1e-3},
+    };
+    size_t len, skipped;
+    char *s = prom_render_histograms(h, 3, &len, &skipped);
+
+    is_str(s,
+           "# HELP req_seconds Latency\\nof requests.\n# TYPE req_seconds histogram\n"
+           "req_seconds_bucket{action=\"Run\\\"Task\\\"\\\\\\n\",le=\"0.005\"} 1\n"
+           "req_seconds_bucket{action=\"Run\\\"Task\\\"\\\\\\n\",le=\"0.1\"} 2\n"
+           "req_seconds_bucket{action=\"Run\\\"Task\\\"\\\\\\n\",le=\"1\"} 2\n"
+           "req_seconds_bucket{action=\"Run\\\"Task\\\"\\\\\\n\",le=\"2.5\"} 3\n"
+           "req_seconds_bucket{action=\"Run\\\"Task\\\"\\\\\\n\",le=\"1e+06\"} 4\n"
+           "req_seconds_bucket{action=\"Run\\\"Task\\\"\\\\\\n\",le=\"+Inf\"} 5\n"
+           "req_seconds_sum{action=\"Run\\\"Task\\\"\\\\\\n\"} 0.25\n"
+           "req_seconds_count{action=\"Run\\\"Task\\\"\\\\\\n\"} 5\n"
+           "req_seconds_bucket{le=\"0.005\"} 1\n"
+           "req_seconds_bucket{le=\"+Inf\"} 1\n"
+           "req_seconds_sum 0.001\n"
+           "req_seconds_count 1\n",
+           "histograms: one TYPE, buckets with le last, +Inf, _sum, _count, escaping");
+    ok(skipped == 1, "the bad name is skipped (got %zu)", skipped);
+    free(s);
+
+    struct { double v; const char *want; } le[] = {
+        {0.005, "0.005"}, {0.1, "0.1"}, {1, "1"}, {2.5, "2.5"}, {10, "10"},
+        {100000, "100000"}, {1e6, "1e+06"}, {0.0001, "0.0001"}, {1e-5, "1e-05"},
+        {0.3, "0.3"}, {1.0 / 3, "0.3333333333333333"}, {-2, "-2"}, {INFINITY, "+Inf"},
+    };
+    int good = 1;
+    for (size_t i = 0; i < sizeof(le) / sizeof(le[0]); i++) {
+        char out[40];
+        prom_format_le(out, sizeof(out), le[i].v);
+        if (strcmp(out, le[i].want) != 0) {
+            diag("le %.17g: got %s, want %s", le[i].v, out, le[i].want);
+            good = 0;
+        }
+    }
+    ok(good, "le as Go's FormatFloat(v, 'g', -1, 64)");
+}
+
 int main(void)
 {
+    test_histograms();
     test_grouping();
     test_escaping();
     test_values();
