@@ -116,6 +116,27 @@ static void retire(struct dns *d, struct dns_workers *w)
     dns_workers_free(w);
 }
 
+/* berth_dns_request_duration_seconds{source=local|forwarded}. */
+static void record_latency(struct host *h, const struct dns_stats *sum)
+{
+    for (int f = 0; f < 2; f++) {
+        uint64_t cum[DNS_LAT_N], n = 0;
+        for (int i = 0; i < DNS_LAT_N; i++)
+            cum[i] = n += sum->lat[f][i];
+        n += sum->lat[f][DNS_LAT_N];
+        struct berth_label l[] = {{"source", f ? "forwarded" : "local"}};
+        struct berth_histogram hg = {
+            .name = "berth_dns_request_duration_seconds",
+            .help = "Time from a query read to its answer: built from the zone (local) "
+                    "or received from an upstream (forwarded).",
+            .labels = l, .n_labels = 1, .n_buckets = DNS_LAT_N,
+            .upper_bounds = dns_lat_bounds, .cumulative_counts = cum, .count = n,
+            .sum = (double)sum->lat_sum_ns[f] / 1e9,
+        };
+        host_histogram(h, &hg);
+    }
+}
+
 /* The sums of every worker, as agent metrics. */
 static void record_metrics(struct dns *d)
 {
@@ -145,6 +166,7 @@ static void record_metrics(struct dns *d)
                     BERTH_METRIC_COUNTER,
                     (double)(k ? sum.forwarded_failed : sum.forwarded_ok), l, 1);
     }
+    record_latency(h, &sum);
 }
 
 static void on_metrics(struct ev_loop *loop, ev_timer *w, int revents)

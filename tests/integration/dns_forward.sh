@@ -3,7 +3,8 @@
 # query ID; a client outside [dns] allow gets REFUSED; a dead upstream is
 # SERVFAIL; namespace names are never forwarded; the prometheus plugin
 # shows berth_dns_queries_total by qtype and rcode and
-# berth_dns_forwarded_total by result, kept across reloads.  berthd runs
+# berth_dns_forwarded_total by result, kept across reloads, and the
+# berth_dns_request_duration_seconds histogram (local, forwarded).  berthd runs
 # without any engine: the responder does not need one.
 . "$top_srcdir/tests/lib/functions.sh"
 
@@ -72,6 +73,15 @@ ok "berth_dns_forwarded_total{result=answered} >= 23" \
 is "berth_dns_forwarded_total{result=failed} is 0 so far" \
     "$(sample berth_dns_forwarded_total 'result="failed"')" 0
 like "the page types them as counters" "$(scrape | grep '^# TYPE berth_dns_queries_total')" "counter"
+like "berth_dns_request_duration_seconds is a histogram" \
+    "$(scrape | grep '^# TYPE berth_dns_request_duration_seconds')" "histogram"
+ok "... its forwarded series counts the forwarded queries (_count >= 23)" \
+    wait_for 20 ge berth_dns_request_duration_seconds_count 'source="forwarded"' 23
+ok "... its local series the zone's answers (_count >= 1)" \
+    wait_for 20 ge berth_dns_request_duration_seconds_count 'source="local"' 1
+ok "... with a +Inf bucket equal to the count" \
+    ge berth_dns_request_duration_seconds_bucket 'source="forwarded",le="+Inf"' \
+    "$(sample berth_dns_request_duration_seconds_count 'source="forwarded"')"
 answered=$(sample berth_dns_forwarded_total 'result="answered"')
 
 # Loopback is not in allow: refused, and nothing is forwarded.
