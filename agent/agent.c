@@ -19,7 +19,6 @@
 #include "agent/plugin_host.h"
 #include "agent/services_dir.h"
 #include "agent/store.h"
-#include "dns/dns_agent.h"
 
 /* What a reload will do, decided before anything running is touched. */
 enum plan_action { PLAN_KEEP, PLAN_RECONFIGURE, PLAN_RESTART, PLAN_ADD };
@@ -529,7 +528,6 @@ reload_apply(struct agent *a)
     for (size_t i = 0; i < n_modules; i++)
         modules[i]->reload(a);
     agent_services_dir_apply(a);
-    agent_dns_reload(a);
     a->reloads_ok++;
     log_info("reload.done",
              "plugins=%zu added=%u restarted=%u reconfigured=%u failed=%u",

@@ -46,7 +46,6 @@ struct agent {
     struct lb *lb;             /* the proxy (lb/), or NULL */
     struct collect *collect;   /* container stats and ECS figures (collect.h) */
     struct dns *dns;           /* the DNS responder (dns/dns_agent.h), or NULL */
-    int dns_drainer;           /* its drainer is registered */
 
     struct plugin **plugins; /* running, in conf order */
     size_t n_plugins;

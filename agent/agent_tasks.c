@@ -20,7 +20,6 @@
 #include "agent/resources.h"
 #include "agent/runtime.h"
 #include "agent/registry.h"
-#include "dns/dns_agent.h"
 #include "agent/service.h"
 #include "agent/services.h"
 #include "agent/services_dir.h"
@@ -246,8 +245,6 @@ int agent_tasks_start(struct agent *a, struct conf_errors *errs)
     }
     collect_set_histogram_sink(a->collect, collect_histogram);
     services_set_pass_observer(a->services, collect_reconcile, a->collect);
-    if (agent_dns_sync(a, errs) < 0)
-        return -1;
     x->services = a->services;
     x->active_services = cluster_services;
     x->services_arg = a->services;
@@ -264,7 +261,6 @@ void agent_tasks_free(struct agent *a)
     a->collect = NULL;
     services_free(a->services);
     a->services = NULL;
-    agent_dns_free(a); /* a registry reader */
     registry_free(a->registry); /* after every reader: data planes stop first */
     a->registry = NULL;
     metadata_free(a->metadata); /* uses the tasks' runtime */

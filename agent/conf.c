@@ -189,7 +189,7 @@ const struct berth_option conf_plugin_host_options[] = {
 
 enum section_kind {
     SECT_NONE, SECT_AGENT, SECT_API, SECT_STORE, SECT_TASKS, SECT_PLUGIN, SECT_SKIP,
-    SECT_METADATA, SECT_EXT, SECT_DNS
+    SECT_METADATA, SECT_EXT
 };
 
 static const struct conf_ext *exts[CONF_MAX_EXT];
@@ -549,15 +549,7 @@ static void on_section(void *arg, const char *name, int line)
         }
         ld->c->metadata.line = line;
         ld->kind = SECT_METADATA;
-    } else if (strcmp(name, "dns") == 0) {
-        if (ld->c->dns.line) {
-            ld_error(ld, line, NULL, NULL, "duplicate section [dns] "
-                     "(first on line %d)", ld->c->dns.line);
-            return;
-        }
-        ld->c->dns.line = line;
-        ld->kind = SECT_DNS;
-    } else if (strncmp(name, "metadata ", 9) == 0 || strncmp(name, "dns ", 4) == 0) {
+    } else if (strncmp(name, "metadata ", 9) == 0) {
         ld_error(ld, line, NULL, NULL, "section [%s]: [%.*s] takes no name", name,
                  (int)strcspn(name, " "), name);
     } else if (strncmp(name, "agent ", 6) == 0) {
@@ -724,8 +716,7 @@ static void entry_table(struct loader *ld, const struct berth_option *table,
         (table == conf_tasks_options &&
          check_tasks_key(key, value, base, err, sizeof err) < 0) ||
         (table == conf_metadata_options &&
-         check_metadata_key(key, value, base, err, sizeof err) < 0) ||
-        (table == conf_dns_options && dns_conf_set(base, key, value, err, sizeof err) < 0))
+         check_metadata_key(key, value, base, err, sizeof err) < 0))
         ld_error(ld, line, sect, key, "%s", err);
 }
 
@@ -814,10 +805,6 @@ static void on_entry(void *arg, const char *section, const char *key,
         ld->n_errors += (size_t)exts[ld->ext]->entry(ld->c->ext[ld->ext], section, key,
                                                      value, line, ld->path, ld->errs);
         break;
-    case SECT_DNS:
-        entry_table(ld, conf_dns_options, &ld->c->dns, ld->c->dns.key_line, section,
-                    key, value, line);
-        break;
     case SECT_SKIP:
         break; /* the header's error was reported */
     }
@@ -854,10 +841,6 @@ static struct conf *conf_new(struct loader *ld)
     if (options_defaults(conf_metadata_options, &c->metadata, err, sizeof err) < 0) {
         ld->n_errors++;
         conf_errors_add(ld->errs, "%s: [metadata] %s", ld->path, err);
-    }
-    if (dns_conf_defaults(&c->dns, err, sizeof err) < 0) {
-        ld->n_errors++;
-        conf_errors_add(ld->errs, "%s: [dns] %s", ld->path, err);
     }
     if (options_defaults(conf_api_options, &c->api, err, sizeof err) < 0 ||
         options_defaults(conf_store_options, &c->store, err, sizeof err) < 0) {
@@ -921,12 +904,6 @@ static int finish(struct loader *ld)
         ld_error(ld, conf_api_line(c, "listen"), "api", "listen",
                  "a TCP listener needs credentials-file (its requests must be "
                  "signed with AWS SigV4)");
-        return -1;
-    }
-    char derr[512];
-    if (dns_conf_finish(&c->dns, derr, sizeof derr) < 0) {
-        ld_error(ld, c->dns.key_line[0] ? c->dns.key_line[0] : c->dns.line, "dns",
-                 NULL, "%s", derr);
         return -1;
     }
 
@@ -1026,7 +1003,6 @@ void conf_free(struct conf *c)
     free(c->tasks.reserved);
     options_free(conf_api_options, &c->api);
     options_free(conf_store_options, &c->store);
-    dns_conf_free(&c->dns);
     for (size_t i = 0; i < c->n_plugins; i++) {
         struct conf_plugin *p = &c->plugins[i];
         options_free(conf_plugin_host_options, p);

@@ -5,7 +5,8 @@
  * read "FILE:LINE: [SECTION] KEY: what was expected, what was found", FILE
  * being the path as given.
  *
- * Sections known today: [agent], [api], [store], [tasks], [metadata], [dns]
+ * Sections known today: [agent], [api], [store], [tasks], [metadata], those
+ * of the conf_ext modules below ([lb]..., [dns])
  * and [plugin NAME].  A plugin section's keys
  * are kept raw (with their lines) because only the plugin's own option table,
  * known after dlopen, can check them; conf_plugin_error() formats errors for
@@ -17,7 +18,6 @@
 #include <stdint.h>
 
 #include "berth/plugin.h"
-#include "dns/dns_conf.h"
 
 struct conf_agent {
     char *cluster;
@@ -106,7 +106,6 @@ struct conf {
     struct conf_store store;
     struct conf_tasks tasks;
     struct conf_metadata metadata;
-    struct conf_dns dns; /* [dns]: dns/dns_conf.h */
     struct conf_plugin *plugins; /* in file order: the load order */
     size_t n_plugins;
 };

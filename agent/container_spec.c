@@ -294,7 +294,7 @@ static void add_labels(cJSON *o, const struct task *t, const char *container,
 
 cJSON *container_labels_json(const struct task *t, size_t i, const char *cluster)
 {
-    struct spec_opts so = {cluster, NULL, false, NULL};
+    struct spec_opts so = {cluster, NULL, false, NULL, NULL};
     cJSON *o = cJSON_CreateObject(), *l;
 
     add_labels(o, t, t->containers[i].name, &so,
@@ -530,6 +530,12 @@ char *container_spec_json(const struct task *t, size_t ci,
             }
         }
     }
+    /* A task in a sandbox (Podman's pod, awsvpc) has it there. */
+    if (dc->dns_servers.n == 0 && so->dns_server && !t->sandbox_id &&
+        t->td->network_mode == TASKDEF_NET_BRIDGE) {
+        cJSON *a = cJSON_AddArrayToObject(o, "dns");
+        cJSON_AddItemToArray(a, cJSON_CreateString(so->dns_server));
+    }
     add_strv(o, "dns", &dc->dns_servers);
     add_strv(o, "dnsSearch", &dc->dns_search_domains);
     add_strv(o, "securityOpt", &dc->docker_security_options);
@@ -575,6 +581,10 @@ char *sandbox_spec_json(const struct task *t, const struct spec_opts *so)
     cJSON_AddStringToObject(o, "network", net_mode(t->td));
     add_labels(o, t, NULL, so, NULL);
     add_ports(o, t, -1); /* every container's ports are the sandbox's */
+    if (so->dns_server) { /* the runtime ignores it when it makes no sandbox */
+        cJSON *a = cJSON_AddArrayToObject(o, "dns");
+        cJSON_AddItemToArray(a, cJSON_CreateString(so->dns_server));
+    }
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return out;

@@ -40,6 +40,9 @@ struct spec_opts {
     /* The task metadata endpoint as containers of this task reach it
      * ("172.17.0.1:51679"), or NULL: no ECS_CONTAINER_METADATA_URI(_V4). */
     const char *metadata_hostport;
+    /* The resolver of containers that set no dnsServers (bridge mode) and
+     * of the sandbox (awsvpc), or NULL: the engine's default. */
+    const char *dns_server;
 };
 
 /* Labels every Berth container carries (ECS's names). */

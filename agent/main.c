@@ -19,6 +19,7 @@
 #include "agent/conf.h"
 #include "agent/log.h"
 #include "agent/notify.h"
+#include "dns/dns_agent.h"
 #include "lb/lb.h"
 
 #define DEFAULT_CONF SYSCONFDIR "/berth/berth.conf"
@@ -152,6 +153,7 @@ main(int argc, char **argv)
      * closed socket must be an EPIPE, not the end of the agent. */
     signal(SIGPIPE, SIG_IGN);
     lb_register(); /* the proxy's conf sections and its agent module */
+    dns_register(); /* the same for the DNS responder */
     while ((opt = getopt_long(argc, argv, "c:tfp:Vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':

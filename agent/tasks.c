@@ -58,6 +58,7 @@ struct tasks {
     ev_timer prune_timer;
     tasks_change_cb on_change;
     void *change_arg;
+    char resolver[64]; /* tasks_set_resolver(); "": none */
 };
 
 static void step(struct task *t);
@@ -645,7 +646,7 @@ static void on_removed(void *arg, enum berth_rt_code code, const char *msg)
 static struct spec_opts spec_opts(const struct tasks *m, const struct task *t,
                                   char *hp, size_t hplen)
 {
-    struct spec_opts o = {m->cluster, m->secrets_dir, m->c.image_healthcheck, NULL};
+    struct spec_opts o = {m->cluster, m->secrets_dir, m->c.image_healthcheck, NULL, NULL};
     const char *addr = m->c.metadata_port && t->td
                            ? runtime_host_address(m->rt, taskdef_network_modes[t->td->network_mode])
                            : NULL;
@@ -655,7 +656,20 @@ static struct spec_opts spec_opts(const struct tasks *m, const struct task *t,
                  (unsigned)m->c.metadata_port);
         o.metadata_hostport = hp;
     }
+    /* Only where the task's containers reach the resolver's address (not
+     * host mode: those use the host's resolv.conf). */
+    const char *gw = m->resolver[0] && t->td && (t->td->network_mode == TASKDEF_NET_BRIDGE ||
+                                                 t->td->network_mode == TASKDEF_NET_AWSVPC)
+                         ? runtime_host_address(m->rt, taskdef_network_modes[t->td->network_mode])
+                         : NULL;
+    if (gw && strcmp(gw, m->resolver) == 0)
+        o.dns_server = m->resolver;
     return o;
+}
+
+void tasks_set_resolver(struct tasks *m, const char *addr)
+{
+    snprintf(m->resolver, sizeof m->resolver, "%s", addr ? addr : "");
 }
 
 /* Begins an operation; false when the runtime refused it at once. */

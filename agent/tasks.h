@@ -76,6 +76,11 @@ void tasks_free(struct tasks *m);
 /* The runtime the manager drives: the agent attaches the plugin to it. */
 struct runtime *tasks_runtime(struct tasks *m);
 void tasks_on_change(struct tasks *m, tasks_change_cb cb, void *arg);
+/* A resolver address (the DNS responder's, dns/dns_agent.h) for the
+ * containers that set no dnsServers, in the tasks started from now on
+ * whose network mode reaches this host at that address (the runtime's
+ * host_address); NULL: none. */
+void tasks_set_resolver(struct tasks *m, const char *addr);
 
 /* RunTask: count (1-10) new tasks of the definition registered as
  * taskdef_arn with that text.  started_by and group may be NULL (group

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "agent/conf.h"
+#include "dns/dns_conf.h"
 #include "agent/registry.h"
 #include "dns/workers.h"
 #include "dns/zone.h"
@@ -29,6 +30,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: dns_serve PORT WORKERS\n");
         return 2;
     }
+    dns_conf_register();
     snprintf(text, sizeof text, "[dns]\nenabled = yes\nlisten = 127.0.0.1:%s\n"
              "namespaces = bench.local\nworkers = %s\nupstreams = 127.0.0.1:9\n",
              argv[1], argv[2]);
@@ -46,13 +48,13 @@ int main(int argc, char **argv)
         struct reg_task *t = reg_add_task(v, id, "arn", ip, REG_NET_AWSVPC, true, false, i);
         reg_add_port(t, "app", "http", (uint16_t)(8000 + i), 0, false);
     }
-    struct dns_zone *z = dns_zone_compile(&c->dns, s);
+    struct dns_zone *z = dns_zone_compile(dns_conf_of(c), s);
     /* Signals are taken by sigwait, never by the worker threads. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
-    struct dns_workers *w = z ? dns_workers_new(&c->dns, z, err, sizeof err) : NULL;
+    struct dns_workers *w = z ? dns_workers_new(dns_conf_of(c), z, err, sizeof err) : NULL;
     if (!w) {
         fprintf(stderr, "dns_serve: %s\n", z ? err : "out of memory");
         return 1;

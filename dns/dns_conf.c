@@ -33,7 +33,8 @@ const struct berth_option conf_dns_options[] = {
         "multivalue answers 8); 1 to 256."),
     DNS("advertise-address", BERTH_OPT_STRING, "127.0.0.1", advertise_address,
         "The address answered for tasks in bridge or host mode, whose "
-        "ports are published on this host (IPv4 for A, IPv6 for AAAA)."),
+        "ports are published on this host: an IPv4 address (A), an IPv6 "
+        "address (AAAA), or one of each separated by a comma."),
     DNS("all-services", BERTH_OPT_BOOL, "no", all_services,
         "With yes, every service gets a name in the first namespace, not "
         "only those created with serviceRegistries."),
@@ -48,6 +49,11 @@ const struct berth_option conf_dns_options[] = {
         "Worker threads serving queries; 0: one per core."),
     DNS("tcp-idle-timeout", BERTH_OPT_DURATION, "10s", tcp_idle_timeout_ms,
         "How long a TCP connection may stay idle between queries; 1s to 5m."),
+    DNS("task-resolver", BERTH_OPT_BOOL, "no", task_resolver,
+        "With yes, containers of bridge and awsvpc tasks that set no "
+        "dnsServers get the responder as their resolver: it also listens on "
+        "port 53 of the address containers reach this host at (the "
+        "engine's bridge gateway), and that bridge's network may forward."),
     {NULL, 0, NULL, 0, NULL, 0},
 };
 
@@ -228,6 +234,37 @@ static int check_upstreams(const char *text, char *err, size_t errlen)
     return rc;
 }
 
+/* One IPv4 address, one IPv6 address, or one of each (A and AAAA). */
+static int parse_advertise(struct conf_dns *d, const char *text, char *err, size_t errlen)
+{
+    char *copy = strdup(text), *save = NULL;
+    int rc = 0;
+
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    d->has_adv4 = d->has_adv6 = false;
+    for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+        if (!d->has_adv4 && inet_pton(AF_INET, tok, d->adv4) == 1) {
+            d->has_adv4 = true;
+        } else if (!d->has_adv6 && inet_pton(AF_INET6, tok, d->adv6) == 1) {
+            d->has_adv6 = true;
+        } else {
+            snprintf(err, errlen, "expected an IPv4 or IPv6 address, or one of each "
+                                  "separated by a comma, got \"%s\"", tok);
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && !d->has_adv4 && !d->has_adv6) {
+        snprintf(err, errlen, "expected an IPv4 or IPv6 address, got \"%s\"", text);
+        rc = -1;
+    }
+    free(copy);
+    return rc;
+}
+
 static int check_duration(uint64_t ms, const char *text, uint64_t min, uint64_t max,
                           const char *range, char *err, size_t errlen)
 {
@@ -262,16 +299,8 @@ int dns_conf_set(struct conf_dns *d, const char *key, const char *value,
         snprintf(err, errlen, "expected 0 (one per core) to 64, got \"%s\"", value);
         return -1;
     }
-    if (strcmp(key, "advertise-address") == 0) {
-        if (inet_pton(AF_INET, value, d->adv_addr) == 1) {
-            d->adv_family = AF_INET;
-        } else if (inet_pton(AF_INET6, value, d->adv_addr) == 1) {
-            d->adv_family = AF_INET6;
-        } else {
-            snprintf(err, errlen, "expected an IPv4 or IPv6 address, got \"%s\"", value);
-            return -1;
-        }
-    }
+    if (strcmp(key, "advertise-address") == 0)
+        return parse_advertise(d, value, err, errlen);
     return 0;
 }
 
@@ -279,8 +308,9 @@ int dns_conf_defaults(struct conf_dns *d, char *err, size_t errlen)
 {
     if (options_defaults(conf_dns_options, d, err, errlen) < 0)
         return -1;
-    d->adv_family = AF_INET;
-    inet_pton(AF_INET, "127.0.0.1", d->adv_addr);
+    d->has_adv4 = true;
+    d->has_adv6 = false;
+    inet_pton(AF_INET, "127.0.0.1", d->adv4);
     return 0;
 }
 
@@ -291,6 +321,11 @@ int dns_conf_finish(struct conf_dns *d, char *err, size_t errlen)
     if (d->n_nets == 0 &&
         parse_allow(d, "127.0.0.0/8, ::1, 172.16.0.0/12, 10.88.0.0/16", err, errlen) < 0)
         return -1;
+    if (d->task_resolver && !d->enabled) {
+        snprintf(err, errlen, "task-resolver: containers cannot use a responder that is "
+                              "not enabled; set enabled = yes or task-resolver = no");
+        return -1;
+    }
     if (d->enabled && d->n_ns == 0) {
         snprintf(err, errlen, "namespaces: the responder is enabled but no namespace is "
                               "set; expected names such as prod.local");
@@ -307,3 +342,4 @@ void dns_conf_free(struct conf_dns *d)
     d->n_nets = 0;
     options_free(conf_dns_options, d);
 }
+

@@ -1,8 +1,10 @@
 /* dns_conf.h: the [dns] section of berth.conf (the embedded DNS responder).
  *
- * The option table and the per-key checks live here; agent/conf.c only
- * routes the section's keys to dns_conf_set() and calls dns_conf_finish()
- * once the file is read.  Values that need parsing (namespaces, addresses,
+ * The option table and the per-key checks live here, and the section is
+ * parsed through agent/conf.c's conf_ext hook: dns_conf_register() must run
+ * once before any conf is loaded (berthd's main via dns_register(), and the
+ * tests); dns_conf_of() then gives a loaded conf's [dns] (NULL when not
+ * registered).  Errors read "FILE:LINE: [dns] KEY: ...".  Values that need parsing (namespaces, addresses,
  * networks) are parsed once here, so the responder never reparses text.
  * Errors are written to err as "what was expected, what was found"; the
  * caller adds FILE:LINE: [dns] KEY. */
@@ -10,12 +12,13 @@
 #define BERTH_DNS_CONF_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "berth/plugin.h"
 
-#define DNS_CONF_KEYS 12
+#define DNS_CONF_KEYS 13
 
 struct dns_net {               /* an "allow" entry */
     int family;                /* AF_INET or AF_INET6 */
@@ -36,18 +39,23 @@ struct conf_dns {
     char *allow;               /* as written; "" for the defaults */
     int64_t workers;           /* 0: one per core */
     uint64_t tcp_idle_timeout_ms;
+    int task_resolver;
     int line;                  /* of [dns]; 0 when absent */
     int key_line[DNS_CONF_KEYS];
     /* Parsed from the text above. */
     char **ns;                 /* lowercase, no trailing dot */
     size_t n_ns;
-    int adv_family;            /* AF_INET or AF_INET6 */
-    uint8_t adv_addr[16];
+    bool has_adv4, has_adv6;   /* advertise-address: an IPv4, an IPv6, or both */
+    uint8_t adv4[4], adv6[16];
     struct dns_net *nets;      /* empty: loopback and the engines' bridges */
     size_t n_nets;
 };
 
 extern const struct berth_option conf_dns_options[];
+
+struct conf;
+void dns_conf_register(void);
+const struct conf_dns *dns_conf_of(const struct conf *c);
 
 /* Applies the defaults to d (zeroed).  -1 with err on a broken table. */
 int dns_conf_defaults(struct conf_dns *d, char *err, size_t errlen);

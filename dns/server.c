@@ -17,6 +17,7 @@
 #include "dns/dns_conf.h"
 #include "dns/forward.h"
 #include "dns/query.h"
+#include "dns/stats.h"
 #include "dns/zone.h"
 
 #define TCP_MAX_CONNS 256
@@ -44,6 +45,7 @@ struct fwd {
     struct sockaddr_storage ss;
     socklen_t sl;
     struct wire_query q;
+    uint64_t t0;                      /* when the query came, ns */
 };
 
 struct dns_server {
@@ -59,6 +61,7 @@ struct dns_server {
     struct dns_net *nets;
     size_t n_nets;
     struct udp_batch *batch;
+    struct dns_stats stats; /* written by this server's thread only */
 };
 
 static bool allowed(const struct dns_server *s, const struct sockaddr_storage *ss)
@@ -98,6 +101,7 @@ static void on_forwarded(void *arg, const uint8_t *ans, size_t len)
     struct fwd *f = arg;
     uint8_t buf[DNS_EDNS_MAX];
 
+    dns_stats_forwarded(&f->s->stats, ans != NULL);
     if (!ans) { /* every upstream failed: SERVFAIL, at once */
         struct wire_buf b = {.p = buf, .cap = sizeof buf};
         if (wire_begin(&b, &f->q, false, DNS_R_SERVFAIL) == 0) {
@@ -105,6 +109,10 @@ static void on_forwarded(void *arg, const uint8_t *ans, size_t len)
             ans = buf;
             len = b.len;
         }
+    }
+    if (ans && len > DNS_HDR) {
+        dns_stats_query(&f->s->stats, f->q.qtype, ans[3] & 0x0f);
+        dns_stats_latency(&f->s->stats, true, dns_stats_now_ns() - f->t0);
     }
     if (f->conn) {
         struct tcp_conn *c = f->conn;
@@ -129,16 +137,26 @@ static size_t answer(struct dns_server *s, const uint8_t *pkt, size_t len, bool 
 {
     struct wire_query q;
     bool fwd;
-    size_t n = dns_query(s->zone, pkt, len, udp, s->rot++, out, cap, &fwd, &q);
+    uint64_t t0 = dns_stats_now_ns();
+    size_t n;
 
-    if (!fwd)
+    q.qtype = 0; /* "other" when the packet does not parse */
+    n = dns_query(s->zone, pkt, len, udp, s->rot++, out, cap, &fwd, &q);
+    if (fwd && (!s->fwd || !allowed(s, ss))) { /* never an open resolver */
+        n = dns_refuse(&q, out, udp ? (cap < wire_udp_limit(&q) ? cap : wire_udp_limit(&q)) : cap);
+        fwd = false;
+    }
+    if (!fwd) {
+        if (n > DNS_HDR) {
+            dns_stats_query(&s->stats, q.qtype, out[3] & 0x0f);
+            dns_stats_latency(&s->stats, false, dns_stats_now_ns() - t0);
+        }
         return n;
-    if (!s->fwd || !allowed(s, ss)) /* never an open resolver */
-        return dns_refuse(&q, out, udp ? (cap < wire_udp_limit(&q) ? cap : wire_udp_limit(&q))
-                                       : cap);
+    }
     struct fwd *f = malloc(sizeof *f);
     if (!f)
         return 0;
+    f->t0 = t0;
     f->s = s;
     f->conn = conn;
     memcpy(&f->ss, ss, sl);
@@ -435,6 +453,11 @@ void dns_server_set_zone(struct dns_server *s, struct dns_zone *z)
     ev_io_start(s->loop, &s->udp_io);
     if (s->n_conns < TCP_MAX_CONNS)
         ev_io_start(s->loop, &s->tcp_io);
+}
+
+const struct dns_stats *dns_server_stats(const struct dns_server *s)
+{
+    return &s->stats;
 }
 
 void dns_server_set_idle(struct dns_server *s, uint64_t idle_ms)

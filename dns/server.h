@@ -22,6 +22,8 @@ struct dns_server *dns_server_new(struct ev_loop *loop, const struct conf_dns *c
                                   char *err, size_t errlen);
 void dns_server_set_zone(struct dns_server *s, struct dns_zone *z);
 void dns_server_set_idle(struct dns_server *s, uint64_t idle_ms);
+/* Its figures (stats.h): read from other threads with dns_stats_add. */
+const struct dns_stats *dns_server_stats(const struct dns_server *s);
 void dns_server_free(struct dns_server *s);
 
 #endif

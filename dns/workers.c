@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dns/dns_conf.h"
+#include "dns/stats.h"
 #include "dns/server.h"
 #include "dns/zone.h"
 
@@ -126,6 +127,13 @@ void dns_workers_set_zone(struct dns_workers *ws, struct dns_zone *z)
         dns_zone_unref(old); /* parked, never taken: the worker did not wake yet */
         ev_async_send(w->loop, &w->wake);
     }
+}
+
+void dns_workers_stats(const struct dns_workers *ws, struct dns_stats *sum)
+{
+    for (size_t i = 0; i < ws->n; i++)
+        if (ws->w[i].srv)
+            dns_stats_add(sum, dns_server_stats(ws->w[i].srv));
 }
 
 size_t dns_workers_count(const struct dns_workers *ws)

@@ -24,6 +24,9 @@ struct dns_workers *dns_workers_new(const struct conf_dns *c, struct dns_zone *z
                                     size_t errlen);
 void dns_workers_set_zone(struct dns_workers *w, struct dns_zone *z);
 size_t dns_workers_count(const struct dns_workers *w);
+struct dns_stats;
+/* sum += every worker's figures (stats.h). */
+void dns_workers_stats(const struct dns_workers *w, struct dns_stats *sum);
 /* Stops and joins every thread; pending forwarded queries get SERVFAIL. */
 void dns_workers_free(struct dns_workers *w);
 

@@ -17,11 +17,19 @@ struct zrr {
     uint16_t type;
     uint16_t rdlen;
     uint8_t rdata[6 + DNS_MAX_NAME]; /* an SRV with its target is the longest */
-    /* SRV: the target's address, for the additional section. */
-    uint16_t add_type;                /* 0: none */
-    uint8_t add_len;
-    uint8_t add[16];
+    /* SRV: the target's addresses (A, AAAA), for the additional section. */
+    struct zaddr {
+        uint16_t type;                /* 0: none */
+        uint8_t len;
+        uint8_t addr[16];
+    } add[2];
     char *target;                     /* SRV target, dotted */
+};
+
+/* A task's addresses: at most one of each family. */
+struct taddrs {
+    struct zaddr a[2];
+    size_t n;
 };
 
 struct zname {
@@ -84,26 +92,34 @@ static struct zrr *add_rr(struct zname *n, uint16_t type)
     return r;
 }
 
-/* A task's address: 0 when it has none. */
-static int task_addr(const struct conf_dns *c, const struct reg_task *t, uint16_t *type,
-                     uint8_t *addr)
+static void put_addr(struct taddrs *ta, uint16_t type, const uint8_t *addr)
 {
+    struct zaddr *z = &ta->a[ta->n++];
+    z->type = type;
+    z->len = type == DNS_T_A ? 4 : 16;
+    memcpy(z->addr, addr, z->len);
+}
+
+/* A task's addresses (none when it has none): its own in awsvpc mode,
+ * advertise-address's in bridge and host mode. */
+static void task_addrs(const struct conf_dns *c, const struct reg_task *t, struct taddrs *ta)
+{
+    uint8_t addr[16];
+
+    ta->n = 0;
     if (t->net == REG_NET_AWSVPC) {
-        if (inet_pton(AF_INET, t->ip, addr) == 1) {
-            *type = DNS_T_A;
-            return 4;
-        }
-        if (inet_pton(AF_INET6, t->ip, addr) == 1) {
-            *type = DNS_T_AAAA;
-            return 16;
-        }
-        return 0;
+        if (inet_pton(AF_INET, t->ip, addr) == 1)
+            put_addr(ta, DNS_T_A, addr);
+        else if (inet_pton(AF_INET6, t->ip, addr) == 1)
+            put_addr(ta, DNS_T_AAAA, addr);
+        return;
     }
     if (t->net == REG_NET_NONE)
-        return 0;
-    *type = c->adv_family == AF_INET6 ? DNS_T_AAAA : DNS_T_A;
-    memcpy(addr, c->adv_addr, *type == DNS_T_A ? 4 : 16);
-    return *type == DNS_T_A ? 4 : 16;
+        return;
+    if (c->has_adv4)
+        put_addr(ta, DNS_T_A, c->adv4);
+    if (c->has_adv6)
+        put_addr(ta, DNS_T_AAAA, c->adv6);
 }
 
 static int add_addr(struct zname *n, uint16_t type, const uint8_t *addr, int len)
@@ -119,8 +135,8 @@ static int add_addr(struct zname *n, uint16_t type, const uint8_t *addr, int len
     return 0;
 }
 
-static int add_srv(struct zname *n, uint16_t port, const char *target, uint16_t atype,
-                   const uint8_t *addr, int alen)
+static int add_srv(struct zname *n, uint16_t port, const char *target,
+                   const struct taddrs *ta)
 {
     struct zrr *r = add_rr(n, DNS_T_SRV);
     if (!r)
@@ -134,11 +150,8 @@ static int add_srv(struct zname *n, uint16_t port, const char *target, uint16_t 
     r->rdlen = (uint16_t)(6 + tl);
     if (!(r->target = strdup(target)))
         return -1;
-    if (alen > 0) {
-        r->add_type = atype;
-        r->add_len = (uint8_t)alen;
-        memcpy(r->add, addr, (size_t)alen);
-    }
+    for (size_t i = 0; i < ta->n; i++)
+        r->add[i] = ta->a[i];
     return 0;
 }
 
@@ -223,25 +236,28 @@ static int add_service(struct dns_zone *z, const struct conf_dns *c,
             any_healthy = true;
     for (size_t i = 0; i < svc->n_tasks; i++) {
         const struct reg_task *t = &svc->tasks[i];
-        uint8_t addr[16];
-        uint16_t atype = 0;
-        int alen = task_addr(c, t, &atype, addr);
+        struct taddrs ta;
+        task_addrs(c, t, &ta);
         char target[2 * DNS_MAX_NAME];
         snprintf(target, sizeof target, "%s.%s", t->id, sname);
         char tl[DNS_MAX_NAME + 1];
         bool ok_name = dns_name_normalize(target, tl, sizeof tl) == 0;
-        if (ok_name && alen > 0) {
+        if (ok_name && ta.n > 0) {
             struct zname *tn = add_name(z, tl, ns);
-            if (!tn || add_addr(tn, atype, addr, alen) < 0)
+            if (!tn)
                 return -1;
+            for (size_t k = 0; k < ta.n; k++)
+                if (add_addr(tn, ta.a[k].type, ta.a[k].addr, ta.a[k].len) < 0)
+                    return -1;
         }
         if (t->draining || (any_healthy && !t->healthy))
             continue;
         sn = &z->names[sidx]; /* add_name may have moved it */
-        if (alen > 0 && add_addr(sn, atype, addr, alen) < 0)
-            return -1;
+        for (size_t k = 0; k < ta.n; k++)
+            if (add_addr(sn, ta.a[k].type, ta.a[k].addr, ta.a[k].len) < 0)
+                return -1;
         uint16_t port = srv_port(d, t);
-        if (ok_name && port && add_srv(sn, port, tl, atype, addr, alen) < 0)
+        if (ok_name && port && add_srv(sn, port, tl, &ta) < 0)
             return -1;
         /* _PORT._tcp / _udp for each named binding. */
         for (size_t j = 0; ok_name && j < t->n_ports; j++) {
@@ -256,7 +272,7 @@ static int add_service(struct dns_zone *z, const struct conf_dns *c,
             struct zname *pn = add_name(z, name, ns);
             uint16_t pp = t->net == REG_NET_AWSVPC || !p->host_port ? p->container_port
                                                                    : p->host_port;
-            if (!pn || add_srv(pn, pp, tl, atype, addr, alen) < 0)
+            if (!pn || add_srv(pn, pp, tl, &ta) < 0)
                 return -1;
         }
     }
@@ -520,12 +536,14 @@ size_t dns_zone_answer(const struct dns_zone *z, const struct wire_query *q, uin
         if (wire_rr(&b, 0, n->name, r->type, ttl, r->rdata, r->rdlen) < 0)
             return answer_soa(z, ns, q, DNS_R_NOERROR, true, out, limit);
     }
-    /* The targets' addresses: left out when they do not fit (RFC 2181). */
-    for (size_t i = 0; i < take; i++) {
+    /* The targets' addresses, A then AAAA: left out when they do not fit
+     * (RFC 2181). */
+    bool full = false;
+    for (size_t i = 0; i < take && !full; i++) {
         const struct zrr *r = &n->rr[lo + (start + i) % k];
-        if (r->type == DNS_T_SRV && r->add_type &&
-            wire_rr(&b, 2, r->target, r->add_type, z->ttl, r->add, r->add_len) < 0)
-            break;
+        for (size_t j = 0; r->type == DNS_T_SRV && j < 2 && r->add[j].type && !full; j++)
+            full = wire_rr(&b, 2, r->target, r->add[j].type, z->ttl, r->add[j].addr,
+                           r->add[j].len) < 0;
     }
     b.cap = limit;
     wire_opt(&b, q);

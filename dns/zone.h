@@ -15,8 +15,10 @@
  * its tasks that are not draining are answered (Cloud Map's fail open).
  * A service's name and namespace come from its serviceRegistries (see
  * dns_zone_service_name) or, with all-services, its name in the first
- * namespace.  Addresses: the task's own in awsvpc mode, advertise-address
- * in bridge and host mode.  SRV: priority 1, weight 1, the binding's host
+ * namespace.  Addresses: the task's own in awsvpc mode (A or AAAA),
+ * advertise-address's in bridge and host mode (A, AAAA or both); a name
+ * without an address of the asked family is NODATA.  SRV additionals
+ * carry both families of each target.  SRV: priority 1, weight 1, the binding's host
  * port (its container port in awsvpc mode), target TASKID.SERVICE.NS. */
 #ifndef BERTH_DNS_ZONE_H
 #define BERTH_DNS_ZONE_H

@@ -1,6 +1,7 @@
 /* fuzz_dns_query.c: libFuzzer target for the responder's query path
  * (dns_query: parse, answer from a zone, error answers), on a zone with a
- * service of 12 tasks, task names and named ports.  Every input must give
+ * service of 12 tasks (IPv4 and IPv6 addresses, both families advertised),
+ * task names and named ports.  Every input must give
  * either nothing or a response within the UDP limit; ASan and UBSan watch
  * the rest.  Built and run by tests/fuzz/run.sh. */
 #include "config.h"
@@ -27,13 +28,14 @@ static struct dns_zone *make_zone(void)
 
     if (dns_conf_defaults(&c, err, sizeof err) < 0 ||
         dns_conf_set(&c, "namespaces", "prod.local, b.test", err, sizeof err) < 0 ||
-        dns_conf_set(&c, "max-answers", "5", err, sizeof err) < 0)
+        dns_conf_set(&c, "max-answers", "5", err, sizeof err) < 0 ||
+        dns_conf_set(&c, "advertise-address", "192.0.2.7, 2001:db8::7", err, sizeof err) < 0)
         abort();
     reg_add_discovery(svc, "arn:aws:servicediscovery:r:1:service/prod.local/web", "app", 80, 0);
     for (int i = 0; i < 12; i++) {
         char id[33];
         snprintf(id, sizeof id, "%032x", i);
-        struct reg_task *t = reg_add_task(svc, id, "arn", i % 2 ? "10.0.0.9" : "",
+        struct reg_task *t = reg_add_task(svc, id, "arn", i % 4 == 1 ? "10.0.0.9" : i % 4 == 3 ? "2001:db8::9" : "",
                                           i % 2 ? REG_NET_AWSVPC : REG_NET_BRIDGE, i < 9,
                                           i == 3, i);
         reg_add_port(t, "app", "http", 80, (uint16_t)(40000 + i), false);

@@ -1,16 +1,21 @@
 # dns_forward.sh: names outside the namespaces go to the upstreams (a
 # dnsmasq started here on 127.0.0.1), over UDP and TCP, with the client's
 # query ID; a client outside [dns] allow gets REFUSED; a dead upstream is
-# SERVFAIL; namespace names are never forwarded.  berthd runs without any
-# engine: the responder does not need one.
+# SERVFAIL; namespace names are never forwarded; the prometheus plugin
+# shows berth_dns_queries_total by qtype and rcode and
+# berth_dns_forwarded_total by result, kept across reloads, and the
+# berth_dns_request_duration_seconds histogram (local, forwarded).  berthd runs
+# without any engine: the responder does not need one.
 . "$top_srcdir/tests/lib/functions.sh"
 
 requires dig
 requires dnsmasq
 requires python3
+requires curl
 
 UP=$(free_port)
 DPORT=$(free_port)
+PPORT=$(free_port)
 DEAD=$(free_port)
 start_bg dnsmasq dnsmasq --no-daemon --port="$UP" --listen-address=127.0.0.1 \
     --bind-interfaces --no-resolv --no-hosts --address=/up.example/192.0.2.44 \
@@ -27,6 +32,11 @@ namespaces = prod.local
 upstreams = $1
 allow = $2
 workers = 2
+
+[plugin prometheus]
+address = 127.0.0.1
+port = $PPORT
+path = /metrics
 EOF2
 }
 conf "127.0.0.1:$UP" ""
@@ -49,6 +59,31 @@ like "a namespace name is not forwarded (dnsmasq would say 192.0.2.99)" \
 is "two queries on one TCP connection" \
     "$(q +tcp +keepopen +short up.example A a.up.example A | tr '\n' ' ')" "192.0.2.44 192.0.2.44 "
 
+# The figures, through the prometheus plugin (metrics-interval is 1s).
+scrape() { curl -sf --max-time 5 "http://127.0.0.1:$PPORT/metrics"; }
+# sample NAME LABELS: the value of the sample with exactly these labels.
+sample() { scrape | grep -F "$1{$2}" | head -1 | awk '{print $NF}'; }
+ge() { v=$(sample "$1" "$2"); [ -n "$v" ] && python3 -c "import sys; sys.exit(not float('$v') >= $3)"; }
+ok "berth_dns_queries_total{qtype=A,rcode=NOERROR} counts the forwarded answers (>= 23)" \
+    wait_for 20 ge berth_dns_queries_total 'qtype="A",rcode="NOERROR"' 23
+ok "... {qtype=A,rcode=NXDOMAIN}: the namespace's unknown name" \
+    wait_for 20 ge berth_dns_queries_total 'qtype="A",rcode="NXDOMAIN"' 1
+ok "berth_dns_forwarded_total{result=answered} >= 23" \
+    wait_for 20 ge berth_dns_forwarded_total 'result="answered"' 23
+is "berth_dns_forwarded_total{result=failed} is 0 so far" \
+    "$(sample berth_dns_forwarded_total 'result="failed"')" 0
+like "the page types them as counters" "$(scrape | grep '^# TYPE berth_dns_queries_total')" "counter"
+like "berth_dns_request_duration_seconds is a histogram" \
+    "$(scrape | grep '^# TYPE berth_dns_request_duration_seconds')" "histogram"
+ok "... its forwarded series counts the forwarded queries (_count >= 23)" \
+    wait_for 20 ge berth_dns_request_duration_seconds_count 'source="forwarded"' 23
+ok "... its local series the zone's answers (_count >= 1)" \
+    wait_for 20 ge berth_dns_request_duration_seconds_count 'source="local"' 1
+ok "... with a +Inf bucket equal to the count" \
+    ge berth_dns_request_duration_seconds_bucket 'source="forwarded",le="+Inf"' \
+    "$(sample berth_dns_request_duration_seconds_count 'source="forwarded"')"
+answered=$(sample berth_dns_forwarded_total 'result="answered"')
+
 # Loopback is not in allow: refused, and nothing is forwarded.
 conf "127.0.0.1:$UP" "10.0.0.0/8"
 ok "a reload with allow = 10.0.0.0/8" reload
@@ -60,6 +95,14 @@ like "... namespace names are still answered" "$(q A web.prod.local)" "status: N
 conf "127.0.0.1:$DEAD" ""
 ok "a reload pointing to a dead upstream" reload
 like "upstream failure: SERVFAIL" "$(q A up.example)" "status: SERVFAIL"
+ok "REFUSED answers are counted ({qtype=A,rcode=REFUSED} >= 2)" \
+    wait_for 20 ge berth_dns_queries_total 'qtype="A",rcode="REFUSED"' 2
+ok "the failed forward is counted (berth_dns_forwarded_total{result=failed} >= 1)" \
+    wait_for 20 ge berth_dns_forwarded_total 'result="failed"' 1
+ok "... and the SERVFAIL sent for it" \
+    wait_for 20 ge berth_dns_queries_total 'qtype="A",rcode="SERVFAIL"' 1
+ok "counters survive the reloads that replaced the workers (answered still >= $answered)" \
+    ge berth_dns_forwarded_total 'result="answered"' "$answered"
 like "bad upstreams are refused by a reload, naming the key" \
     "$(conf "not-an-ip" ""; reload; grep 'reload.refused' "$T/berthd.log" | tail -2)" "upstreams"
 stop_berthd

@@ -7,6 +7,7 @@
 
 #include "agent/conf.h"
 #include "agent/options.h"
+#include "dns/dns_conf.h"
 #include "tests/lib/tap.h"
 
 static const char *srcdir;
@@ -733,7 +734,9 @@ static void test_docs(void)
     free(example);
     free(man_path);
 
-    /* The installed example loads, with the example plugin. */
+    /* The installed example loads, with the example plugin (its [dns] is
+     * the responder's section, which berthd registers). */
+    dns_conf_register();
     struct conf *c = NULL;
     struct conf_errors e = {0};
     ok(conf_load(ex_path, &c, &e) == 0 && c, "conf/berth.conf loads without errors");

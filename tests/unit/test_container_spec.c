@@ -326,6 +326,40 @@ static void test_host_mode(void)
     task_free(t);
 }
 
+/* [dns] task-resolver: the responder's address as the default resolver,
+ * where the task's containers reach it. */
+static void test_dns_server(void)
+{
+    struct spec_opts so = {.cluster = "prod", .image_healthcheck = true,
+                           .dns_server = "172.17.0.1"};
+    struct task *t = new_task("{'family':'d','networkMode':'bridge','containerDefinitions':["
+                              "{'name':'a','image':'i','memory':8},"
+                              "{'name':'b','image':'i','memory':8,'dnsServers':['10.0.0.2']}]}");
+    if (!ok(t != NULL, "bridge task with and without dnsServers"))
+        return;
+    cJSON *s = spec(t, 0, &so);
+    is_json(get(s, "dns"), "[\"172.17.0.1\"]", "bridge: no dnsServers gets the responder");
+    cJSON_Delete(s);
+    s = spec(t, 1, &so);
+    is_json(get(s, "dns"), "[\"10.0.0.2\"]", "bridge: its own dnsServers win");
+    cJSON_Delete(s);
+    so.dns_server = NULL;
+    s = spec(t, 0, &so);
+    ok(get(s, "dns") == NULL, "switch off: no dns, the engine's default");
+    cJSON_Delete(s);
+    so.dns_server = "172.17.0.1";
+    t->sandbox_id = strdup("pod1"); /* Podman: the pod has it */
+    s = spec(t, 0, &so);
+    ok(get(s, "dns") == NULL, "in a sandbox: the container has none of its own");
+    cJSON_Delete(s);
+    char *sb = sandbox_spec_json(t, &so);
+    s = sb ? cJSON_Parse(sb) : NULL;
+    free(sb);
+    is_json(get(s, "dns"), "[\"172.17.0.1\"]", "the sandbox gets the responder");
+    cJSON_Delete(s);
+    task_free(t);
+}
+
 /* One container whose env files / secrets are wrong: spec refused with err. */
 static void env_error(const char *what, const char *container_json,
                       const char *secrets_dir, const char *want)
@@ -435,6 +469,7 @@ int main(void)
     }
     task_free(t);
     test_host_mode();
+    test_dns_server();
     test_env_errors();
     test_secrets();
 

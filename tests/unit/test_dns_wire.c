@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "agent/conf.h"
+#include "dns/dns_conf.h"
 #include "agent/registry.h"
 #include "dns/query.h"
+#include "dns/stats.h"
 #include "dns/wire.h"
 #include "dns/zone.h"
 #include "tests/lib/tap.h"
@@ -140,10 +142,40 @@ static void test_mutations(void)
        "200000 mutated packets: no crash (%u answered, %u errors)", answered, errors);
 }
 
+/* stats.h: the counters the metrics are made of. */
+static void test_stats(void)
+{
+    struct dns_stats a = {0}, sum = {0};
+
+    dns_stats_query(&a, DNS_T_A, DNS_R_NOERROR);
+    dns_stats_query(&a, DNS_T_A, DNS_R_NOERROR);
+    dns_stats_query(&a, DNS_T_AAAA, DNS_R_NXDOMAIN);
+    dns_stats_query(&a, 99, 11); /* an odd type and rcode */
+    dns_stats_forwarded(&a, true);
+    dns_stats_forwarded(&a, false);
+    dns_stats_latency(&a, false, 50000);      /* 50 us: the first bucket */
+    dns_stats_latency(&a, true, 30000000);    /* 30 ms: the 50 ms one */
+    dns_stats_latency(&a, true, 5000000000u); /* 5 s: +Inf */
+    dns_stats_add(&sum, &a);
+    dns_stats_add(&sum, &a);
+    ok(sum.queries[DNS_QT_A][DNS_R_NOERROR] == 4 && sum.queries[DNS_QT_AAAA][DNS_R_NXDOMAIN] == 2,
+       "queries by type and rcode, summed over two workers");
+    ok(sum.queries[DNS_QT_OTHER][DNS_RC_N - 1] == 2, "an odd type and rcode count as other");
+    is_str(dns_stats_qtype_name(DNS_QT_AAAA), "AAAA", "qtype label");
+    is_str(dns_stats_rcode_name(DNS_R_REFUSED), "REFUSED", "rcode label");
+    is_str(dns_stats_rcode_name(DNS_RC_N - 1), "other", "other rcode label");
+    ok(sum.forwarded_ok == 2 && sum.forwarded_failed == 2, "forwarded: answered and failed");
+    ok(sum.lat[0][0] == 2 && sum.lat[1][8] == 2 && sum.lat[1][DNS_LAT_N] == 2,
+       "latency buckets: 50 us in the first, 30 ms under 50 ms, 5 s past the last bound");
+    ok(sum.lat_sum_ns[1] == 2 * (30000000u + 5000000000u), "latency sums");
+}
+
 int main(void)
 {
+    test_stats();
     struct conf *c = NULL;
     struct conf_errors e = {0};
+    dns_conf_register();
     conf_load_string("[dns]\nenabled = yes\nnamespaces = prod.local\n", "t.conf", &c, &e);
     struct reg_snapshot *s = reg_snapshot_new("c");
     struct reg_service *svc = reg_add_service(s, "web", "arn", false);
@@ -151,7 +183,7 @@ int main(void)
     struct reg_task *t = reg_add_task(svc, "0123456789abcdef0123456789abcdef", "arn", "",
                                       REG_NET_BRIDGE, true, false, 0);
     reg_add_port(t, "web", "", 80, 40000, false);
-    zone = c ? dns_zone_compile(&c->dns, s) : NULL;
+    zone = c ? dns_zone_compile(dns_conf_of(c), s) : NULL;
     if (!zone) {
         ok(0, "the zone compiles");
         return done_testing();

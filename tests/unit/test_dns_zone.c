@@ -137,18 +137,18 @@ static void test_conf(void)
                           "upstreams = 127.0.0.1:5300, 192.0.2.53\n");
     ok(c != NULL, "a full [dns] section loads");
     if (c) {
-        ok(c->dns.n_ns == 2 && strcmp(c->dns.ns[0], "prod.local") == 0 &&
-               strcmp(c->dns.ns[1], "test.local") == 0,
+        ok(dns_conf_of(c)->n_ns == 2 && strcmp(dns_conf_of(c)->ns[0], "prod.local") == 0 &&
+               strcmp(dns_conf_of(c)->ns[1], "test.local") == 0,
            "namespaces are lowercased, without the trailing dot");
-        ok(c->dns.listen.port == 5353 && c->dns.ttl_ms == 10000 && c->dns.max_answers == 3,
+        ok(dns_conf_of(c)->listen.port == 5353 && dns_conf_of(c)->ttl_ms == 10000 && dns_conf_of(c)->max_answers == 3,
            "listen, ttl, max-answers");
-        ok(c->dns.n_nets == 2 && c->dns.nets[0].prefix == 8 && c->dns.nets[1].prefix == 128,
+        ok(dns_conf_of(c)->n_nets == 2 && dns_conf_of(c)->nets[0].prefix == 8 && dns_conf_of(c)->nets[1].prefix == 128,
            "allow: two networks");
     }
     conf_free(c);
     c = load("[agent]\ncluster = x\n");
-    ok(c && !c->dns.enabled && c->dns.ttl_ms == 5000 && c->dns.negative_ttl_ms == 5000 &&
-           c->dns.max_answers == 8 && c->dns.listen.port == 53,
+    ok(c && !dns_conf_of(c)->enabled && dns_conf_of(c)->ttl_ms == 5000 && dns_conf_of(c)->negative_ttl_ms == 5000 &&
+           dns_conf_of(c)->max_answers == 8 && dns_conf_of(c)->listen.port == 53,
        "defaults: off, ttl 5s, negative-ttl 5s, 8 answers, port 53");
     conf_free(c);
     like(conf_err("[dns]\nenabled = yes\n"), "t.conf:2: [dns]",
@@ -163,6 +163,17 @@ static void test_conf(void)
     like(conf_err("[dns]\ncolour = blue\n"), "t.conf:2: [dns] colour: unknown key",
          "an unknown key names file:line");
     like(conf_err("[dns]\n[dns]\n"), "duplicate section [dns]", "a second [dns]");
+    like(conf_err("[dns]\n[dns x]\n"), "t.conf:2: section [dns x]: [dns] takes no name",
+         "[dns NAME]");
+    like(conf_err("[dns]\nenabled = yes\nenabled = no\nnamespaces = a\n"),
+         "t.conf:3: [dns] enabled: duplicate key (first on line 2)", "a key twice");
+    like(conf_err("[dns]\nnamespaces = a\ntask-resolver = yes\n"),
+         "t.conf:3: [dns] task-resolver: containers cannot use a responder that is not "
+         "enabled", "task-resolver without the responder names its line");
+    like(conf_err("[dns]\ntask-resolver = maybe\n"), "t.conf:2: [dns] task-resolver:",
+         "task-resolver takes a bool");
+    ok(conf_err("[dns]\nenabled = yes\nnamespaces = a\ntask-resolver = yes\n")[0] == '\0',
+       "task-resolver with the responder loads");
 }
 
 static void test_answers(void)
@@ -170,7 +181,7 @@ static void test_answers(void)
     struct conf *c = load("[dns]\nenabled = yes\nnamespaces = prod.local, test.local\n"
                           "advertise-address = 192.0.2.7\nttl = 7s\nnegative-ttl = 9s\n");
     struct reg_snapshot *s = snap_web(3, 3, -1);
-    struct dns_zone *z = c && s ? dns_zone_compile(&c->dns, s) : NULL;
+    struct dns_zone *z = c && s ? dns_zone_compile(dns_conf_of(c), s) : NULL;
     ldns_pkt *r;
 
     ok(z != NULL, "the zone compiles");
@@ -302,7 +313,7 @@ static void test_health_and_caps(void)
 {
     struct conf *c = load("[dns]\nenabled = yes\nnamespaces = prod.local\nmax-answers = 4\n");
     struct reg_snapshot *s = snap_web(10, 6, 2); /* 0-5 healthy, 2 draining */
-    struct dns_zone *z = c && s ? dns_zone_compile(&c->dns, s) : NULL;
+    struct dns_zone *z = c && s ? dns_zone_compile(dns_conf_of(c), s) : NULL;
     ldns_pkt *r;
 
     if (!ok(z != NULL, "zone of 10 tasks compiles"))
@@ -335,7 +346,7 @@ static void test_health_and_caps(void)
     reg_snapshot_free(s);
 
     s = snap_web(3, 0, 0); /* none healthy, task 0 draining */
-    z = dns_zone_compile(&c->dns, s);
+    z = dns_zone_compile(dns_conf_of(c), s);
     r = z ? ask(z, "web.prod.local", LDNS_RR_TYPE_SRV, 0, true, 0, NULL) : NULL;
     ok(r && ldns_pkt_ancount(r) == 2, "none healthy: the tasks not draining are answered (fail open)");
     ldns_pkt_free(r);
@@ -349,7 +360,7 @@ static void test_sizes(void)
 {
     struct conf *c = load("[dns]\nenabled = yes\nnamespaces = prod.local\nmax-answers = 40\n");
     struct reg_snapshot *s = snap_web(40, 40, -1);
-    struct dns_zone *z = c && s ? dns_zone_compile(&c->dns, s) : NULL;
+    struct dns_zone *z = c && s ? dns_zone_compile(dns_conf_of(c), s) : NULL;
     ldns_pkt *r;
     size_t n = 0;
 
@@ -383,11 +394,146 @@ out:
     conf_free(c);
 }
 
+/* The address records of section sec (0 answer, 2 additional) of type t,
+ * as text sorted and joined by spaces. */
+static char *addrs(ldns_pkt *r, int sec, ldns_rr_type t)
+{
+    ldns_rr_list *l = !r ? NULL : sec == 0 ? ldns_pkt_answer(r) : ldns_pkt_additional(r);
+    char *v[16], *out = calloc(1, 1024);
+    size_t n = 0;
+
+    for (size_t i = 0; l && i < ldns_rr_list_rr_count(l) && n < 16; i++)
+        if (ldns_rr_get_type(ldns_rr_list_rr(l, i)) == t)
+            v[n++] = rdf_str(ldns_rr_list_rr(l, i), 0);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (strcmp(v[j], v[i]) < 0) {
+                char *x = v[i];
+                v[i] = v[j];
+                v[j] = x;
+            }
+    for (size_t i = 0; i < n; i++) {
+        strncat(out, v[i], 1023 - strlen(out));
+        strncat(out, i + 1 < n ? " " : "", 1023 - strlen(out));
+        free(v[i]);
+    }
+    return out;
+}
+
+/* AAAA: awsvpc tasks with IPv6 addresses, bridge tasks with an IPv6 or a
+ * dual advertise-address; NODATA for the family a name does not have. */
+static void test_ipv6(void)
+{
+    struct conf *c = load("[dns]\nenabled = yes\nnamespaces = prod.local\n"
+                          "advertise-address = 192.0.2.7, 2001:db8::7\n");
+    struct reg_snapshot *s = reg_snapshot_new("c");
+    const char *ips[] = {"2001:db8::10", "2001:db8::11", "10.0.0.12", "2001:db8::13"};
+    char *got, id[33];
+    ldns_pkt *r;
+    struct reg_task *t;
+
+    /* Each service filled before the next is added (the array may move). */
+    struct reg_service *svc = reg_add_service(s, "v6", "arn:v6", false);
+    reg_add_discovery(svc, "srv-v6", "", 0, 0);
+    for (int i = 0; i < 4; i++) {
+        if (i == 2) {
+            svc = reg_add_service(s, "mix", "arn:mix", false);
+            reg_add_discovery(svc, "srv-mix", "", 0, 0);
+        }
+        snprintf(id, sizeof id, "%032x", 0x600 + i);
+        t = reg_add_task(svc, id, "arn", ips[i], REG_NET_AWSVPC, true, false, i);
+        reg_add_port(t, "app", "http", 8080, 0, false);
+    }
+    svc = reg_add_service(s, "br", "arn:br", false);
+    reg_add_discovery(svc, "srv-br", "", 0, 0);
+    snprintf(id, sizeof id, "%032x", 0x6c0);
+    t = reg_add_task(svc, id, "arn", "", REG_NET_BRIDGE, true, false, 5);
+    reg_add_port(t, "app", "http", 80, 41234, false);
+
+    struct dns_zone *z = c && s ? dns_zone_compile(dns_conf_of(c), s) : NULL;
+    if (!ok(z != NULL, "a zone with IPv6 task addresses compiles"))
+        goto out;
+    r = ask(z, "v6.prod.local", LDNS_RR_TYPE_AAAA, 0, true, 0, NULL);
+    is_str(got = addrs(r, 0, LDNS_RR_TYPE_AAAA), "2001:db8::10 2001:db8::11",
+           "AAAA: the awsvpc tasks' IPv6 addresses");
+    free(got);
+    ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_NOERROR && ldns_pkt_aa(r), "... NOERROR, AA");
+    ldns_pkt_free(r);
+    r = ask(z, "v6.prod.local", LDNS_RR_TYPE_A, 0, true, 0, NULL);
+    ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_NOERROR && ldns_pkt_ancount(r) == 0 &&
+           ldns_pkt_nscount(r) == 1,
+       "A of an IPv6-only service: NODATA with the SOA");
+    ldns_pkt_free(r);
+    r = ask(z, "mix.prod.local", LDNS_RR_TYPE_A, 0, true, 0, NULL);
+    is_str(got = addrs(r, 0, LDNS_RR_TYPE_A), "10.0.0.12", "a mixed service: A from the IPv4 task");
+    free(got);
+    ldns_pkt_free(r);
+    r = ask(z, "mix.prod.local", LDNS_RR_TYPE_AAAA, 0, true, 0, NULL);
+    is_str(got = addrs(r, 0, LDNS_RR_TYPE_AAAA), "2001:db8::13", "... AAAA from the IPv6 one");
+    free(got);
+    ldns_pkt_free(r);
+    r = ask(z, "mix.prod.local", LDNS_RR_TYPE_SRV, 4096, true, 0, NULL);
+    ok(r && ldns_pkt_ancount(r) == 2, "SRV: one per task");
+    is_str(got = addrs(r, 2, LDNS_RR_TYPE_A), "10.0.0.12", "... additional A of the IPv4 target");
+    free(got);
+    is_str(got = addrs(r, 2, LDNS_RR_TYPE_AAAA), "2001:db8::13",
+           "... additional AAAA of the IPv6 target");
+    free(got);
+    ldns_pkt_free(r);
+    char tname[80];
+    snprintf(tname, sizeof tname, "%032x.v6.prod.local", 0x600);
+    r = ask(z, tname, LDNS_RR_TYPE_AAAA, 0, true, 0, NULL);
+    is_str(got = addrs(r, 0, LDNS_RR_TYPE_AAAA), "2001:db8::10", "TASKID name: AAAA");
+    free(got);
+    ldns_pkt_free(r);
+    r = ask(z, tname, LDNS_RR_TYPE_A, 0, true, 0, NULL);
+    ok(r && ldns_pkt_get_rcode(r) == LDNS_RCODE_NOERROR && ldns_pkt_ancount(r) == 0,
+       "TASKID name of an IPv6 task, type A: NODATA");
+    ldns_pkt_free(r);
+    /* Bridge mode, dual advertise-address: both families. */
+    r = ask(z, "br.prod.local", LDNS_RR_TYPE_A, 0, true, 0, NULL);
+    is_str(got = addrs(r, 0, LDNS_RR_TYPE_A), "192.0.2.7", "bridge: A of advertise-address");
+    free(got);
+    ldns_pkt_free(r);
+    r = ask(z, "br.prod.local", LDNS_RR_TYPE_AAAA, 0, true, 0, NULL);
+    is_str(got = addrs(r, 0, LDNS_RR_TYPE_AAAA), "2001:db8::7", "... and its AAAA");
+    free(got);
+    ldns_pkt_free(r);
+    r = ask(z, "br.prod.local", LDNS_RR_TYPE_SRV, 4096, true, 0, NULL);
+    is_str(got = addrs(r, 2, LDNS_RR_TYPE_A), "192.0.2.7", "bridge SRV: additional A");
+    free(got);
+    is_str(got = addrs(r, 2, LDNS_RR_TYPE_AAAA), "2001:db8::7", "... and additional AAAA");
+    free(got);
+    ldns_pkt_free(r);
+    dns_zone_unref(z);
+    conf_free(c);
+
+    /* IPv6 only: bridge tasks have AAAA and no A. */
+    c = load("[dns]\nenabled = yes\nnamespaces = prod.local\nadvertise-address = 2001:db8::8\n");
+    z = c ? dns_zone_compile(dns_conf_of(c), s) : NULL;
+    r = z ? ask(z, "br.prod.local", LDNS_RR_TYPE_AAAA, 0, true, 0, NULL) : NULL;
+    is_str(got = addrs(r, 0, LDNS_RR_TYPE_AAAA), "2001:db8::8", "IPv6 advertise-address: AAAA");
+    free(got);
+    ldns_pkt_free(r);
+    r = z ? ask(z, "br.prod.local", LDNS_RR_TYPE_A, 0, true, 0, NULL) : NULL;
+    ok(r && ldns_pkt_ancount(r) == 0 && ldns_pkt_get_rcode(r) == LDNS_RCODE_NOERROR,
+       "... and A is NODATA");
+    ldns_pkt_free(r);
+    like(conf_err("[dns]\nadvertise-address = 192.0.2.1, 192.0.2.2\n"), "one of each",
+         "two IPv4 advertise addresses are refused");
+out:
+    dns_zone_unref(z);
+    reg_snapshot_free(s);
+    conf_free(c);
+}
+
 int main(void)
 {
+    dns_conf_register();
     test_conf();
     test_answers();
     test_health_and_caps();
     test_sizes();
+    test_ipv6();
     return done_testing();
 }

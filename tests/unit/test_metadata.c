@@ -173,7 +173,7 @@ static const char *env_of(cJSON *spec, const char *name)
 static void test_spec_env(void)
 {
     struct task *t = new_task(TWO);
-    struct spec_opts so = {"prod", NULL, true, "172.17.0.1:51679"};
+    struct spec_opts so = {"prod", NULL, true, "172.17.0.1:51679", NULL};
     char err[256], want[128];
 
     if (!t)
