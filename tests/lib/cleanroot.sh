@@ -82,10 +82,17 @@ cleanroot_exec() {
 
 cleanroot_hostpid() { # PID inside the container
     _ns=$(readlink "/proc/$CLEANROOT_LEADER/ns/pid")
+    # Builtins only: a fork per process is slow on a loaded machine.
     for _s in /proc/[0-9]*/status; do
-        _p=$(awk -v p="$1" '/^NSpid:/ && NF == 3 && $3 == p { print $2 }' "$_s" 2>/dev/null)
-        [ -n "$_p" ] && [ "$(readlink "/proc/$_p/ns/pid" 2>/dev/null)" = "$_ns" ] &&
-            { echo "$_p"; return 0; }
+        while read -r _k _host _inner _more; do
+            [ "$_k" = NSpid: ] || continue
+            if [ "$_inner" = "$1" ] && [ -z "$_more" ]; then
+                _p=$_host
+                [ "$(readlink "/proc/$_p/ns/pid" 2>/dev/null)" = "$_ns" ] &&
+                    { echo "$_p"; return 0; }
+            fi
+            break
+        done <"$_s" 2>/dev/null
     done
     return 1
 }
