@@ -180,8 +180,9 @@ cat >"$ROOT/var/tmp/pkgweb.json" <<'JSON'
  "portMappings": [{"containerPort": 8080, "hostPort": 0}]}]}
 JSON
 chmod 0644 "$ROOT/var/tmp/pkgweb.json"
-out=$(as_user berth run /var/tmp/pkgweb.json --wait --json 2>&1)
-is "a member of the berth group runs a task with the installed berth command" "$?" 0 || diag "$out"
+out=$(as_user berth run /var/tmp/pkgweb.json --wait --json 2>"$T/run.err")
+is "a member of the berth group runs a task with the installed berth command" "$?" 0 ||
+    diag "$(cat "$T/run.err")"
 jget() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)" 2>/dev/null; }
 task=$(printf '%s' "$out" | jget 'd["tasks"][0]["taskArn"]')
 is "it is RUNNING on the host's Docker" "$(printf '%s' "$out" | jget 'd["tasks"][0]["lastStatus"]')" RUNNING
@@ -263,9 +264,9 @@ pid1=$(unit MainPID)
 
 # The sandbox (ProtectSystem, ProtectHome, PrivateTmp, NoNewPrivileges...)
 # must leave the engine socket and /var/lib/berth usable.
-out=$(in_root berth run /var/tmp/pkgweb.json --wait --json 2>&1)
+out=$(in_root berth run /var/tmp/pkgweb.json --wait --json 2>"$T/run.err")
 is "berthd under its unit runs a task on the bound-in docker socket" \
-    "$(printf '%s' "$out" | jget 'd["tasks"][0]["lastStatus"]')" RUNNING || diag "$out"
+    "$(printf '%s' "$out" | jget 'd["tasks"][0]["lastStatus"]')" RUNNING || diag "$(cat "$T/run.err")"
 task=$(printf '%s' "$out" | jget 'd["tasks"][0]["taskArn"]')
 port=$(printf '%s' "$out" | jget 'd["tasks"][0]["containers"][0]["networkBindings"][0]["hostPort"]')
 is "its port answers" "$(curl -sf "http://127.0.0.1:${port:-0}/")" served-by-berth
