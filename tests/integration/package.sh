@@ -280,7 +280,7 @@ ok "the journal shows the reload (SIGHUP)" reloaded
 is "the reload kept the process" "$(unit MainPID)" "$pid1"
 is "and berthd is active again" "$(in_root systemctl is-active berthd)" active
 
-in_root kill -KILL "$pid1"
+kill -KILL "$(cleanroot_hostpid "$pid1")" # (the root has no procps: no /bin/kill)
 restarted() { p=$(unit MainPID); [ "$p" != 0 ] && [ "$p" != "$pid1" ] &&
     [ "$(in_root systemctl is-active berthd)" = active ]; }
 within 120 restarted
