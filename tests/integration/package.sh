@@ -37,9 +37,15 @@ done
 # packages compile.  gcc is the test's own need (the SDK step), not
 # Berth's; pkg-config must come with berth-dev.
 CLEAN="$T/clean"
+CLUSTER="pkgtest$$"
 ROOT="$CLEAN/root"
 on_exit destroy_root
-destroy_root() { cleanroot_destroy "$CLEAN"; }
+destroy_root() {
+    cleanroot_destroy "$CLEAN"
+    # berthd's task containers run on the shared dockerd: remove whatever
+    # a failed step left of this test's cluster.
+    remove_cluster docker "$CLUSTER" 2>/dev/null
+}
 start_bg rootbuild cleanroot_build "$CLEAN" "$T/mmdebstrap.log" gcc,libc6-dev
 ROOTBUILD=$LAST_PID
 
@@ -117,7 +123,6 @@ within() {
 # the docker plugin.  The cluster is the test's own: the root shares the
 # host's dockerd and network with other tests, and berthd reconciles
 # every container of its cluster.
-CLUSTER="pkgtest$$"
 METADATA_PORT=$(free_port)
 edit_conf() {
     sed -i -e "s/^\[agent\]\$/&\ncluster = $CLUSTER/" \
