@@ -196,7 +196,7 @@ is "its dynamic port answers" "$(curl -sf "http://127.0.0.1:${port:-0}/")" serve
 like "berth tasks lists it" "$(as_user berth tasks 2>&1)" "${task##*/}"
 out=$(as_user berth stop "${task##*/}" 2>&1)
 is "berth stop stops it" "$?" 0 || diag "$out"
-stopped() { as_user berth describe task "${task##*/}" --json | grep -q '"lastStatus": *"STOPPED"'; }
+stopped() { [ "$(as_user berth describe task "${task##*/}" --json | jget 'd["tasks"][0]["lastStatus"]')" = STOPPED ]; }
 within 120 stopped
 ok "it reaches STOPPED" stopped
 
@@ -295,7 +295,7 @@ like "the restarted berthd read its state back from /var/lib/berth" \
     "$(in_root berth tasks 2>&1)" "${task##*/}"
 out=$(in_root berth stop "${task##*/}" 2>&1)
 is "and stops its task" "$?" 0 || diag "$out"
-stopped() { in_root berth describe task "${task##*/}" --json | grep -q '"lastStatus": *"STOPPED"'; }
+stopped() { [ "$(in_root berth describe task "${task##*/}" --json | jget 'd["tasks"][0]["lastStatus"]')" = STOPPED ]; }
 within 120 stopped
 ok "which reaches STOPPED" stopped
 
