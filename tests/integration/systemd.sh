@@ -2,7 +2,8 @@
 # The systemd unit and the notify protocol behind Type=notify: the unit
 # passes `systemd-analyze verify`, and berthd tells a real NOTIFY_SOCKET
 # READY=1 once started, RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on
-# SIGTERM.  (systemd itself is not PID 1 on the test machines.)
+# SIGTERM.  The unit under a real systemd as PID 1 (start, reload,
+# restart, sandbox) is package.sh's last part: it needs the installed package.
 . "$top_srcdir/tests/lib/functions.sh"
 requires systemd-analyze
 requires python3
