@@ -96,6 +96,21 @@ prom_valid_label_name(const char *s)
     return prom_valid_name(s) && !strchr(s, ':');
 }
 
+/* A family's HELP and TYPE lines. */
+static void
+buf_family(struct buf *b, const char *name, const char *help, const char *type)
+{
+    buf_str(b, "# HELP ");
+    buf_str(b, name);
+    buf_add(b, " ", 1);
+    buf_escaped(b, help ? help : "", 0);
+    buf_str(b, "\n# TYPE ");
+    buf_str(b, name);
+    buf_add(b, " ", 1);
+    buf_str(b, type);
+    buf_add(b, "\n", 1);
+}
+
 static const char *
 type_name(enum berth_metric_type t)
 {
@@ -177,15 +192,7 @@ prom_render(const struct berth_metric *m, size_t n, size_t *len, size_t *skipped
             continue;
         }
         const char *name = m[i].name;
-        buf_str(&b, "# HELP ");
-        buf_str(&b, name);
-        buf_add(&b, " ", 1);
-        buf_escaped(&b, m[i].help ? m[i].help : "", 0);
-        buf_str(&b, "\n# TYPE ");
-        buf_str(&b, name);
-        buf_add(&b, " ", 1);
-        buf_str(&b, type_name(m[i].type));
-        buf_add(&b, "\n", 1);
+        buf_family(&b, name, m[i].help, type_name(m[i].type));
         for (size_t j = i; j < n; j++) {
             if (done[j] || strcmp(m[j].name, name) != 0)
                 continue;
@@ -296,13 +303,7 @@ prom_render_histograms(const struct berth_histogram *h, size_t n, size_t *len,
             continue;
         }
         const char *name = h[i].name;
-        buf_str(&b, "# HELP ");
-        buf_str(&b, name);
-        buf_add(&b, " ", 1);
-        buf_escaped(&b, h[i].help ? h[i].help : "", 0);
-        buf_str(&b, "\n# TYPE ");
-        buf_str(&b, name);
-        buf_str(&b, " histogram\n");
+        buf_family(&b, name, h[i].help, "histogram");
         for (size_t j = i; j < n; j++) {
             if (done[j] || strcmp(h[j].name, name) != 0)
                 continue;
