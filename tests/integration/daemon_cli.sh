@@ -5,7 +5,9 @@
 requires python3
 
 out=$("$BERTHD" --version)
-like "--version names the version and plugin ABI" "$out" '^berthd [0-9.]+ \(plugin ABI 1\.3\)$'
+abi() { sed -n "s/^#define BERTH_PLUGIN_ABI_$1 \([0-9]*\)$/\1/p" "$top_srcdir/include/berth/plugin.h"; }
+like "--version names the version and the installed header's plugin ABI" "$out" \
+    "^berthd [0-9.]+ \\(plugin ABI $(abi MAJOR)\\.$(abi MINOR)\\)$"
 out=$("$BERTHD" --help)
 for o in --config --check-config --foreground --pidfile --version --help; do
     like "--help documents $o" "$out" "$o"
