@@ -282,7 +282,7 @@ void lb_http_sweep(struct lb_worker *w, double now)
         if (c->sfd < 0)
             continue;
         const struct lb_target *t = lb_target_of(w, c->tkey);
-        if (t && t->state == LB_T_DRAINING && t->drain_end > 0. && t->drain_end <= now)
+        if (lb_drain_over(t, now))
             hconn_free(c);
     }
 }

@@ -374,7 +374,7 @@ void lb_l4_sweep(struct lb_worker *w, double now)
         if (!c->key || c->st != CONN_PROXYING)
             continue;
         const struct lb_target *t = lb_target_of(w, c->key);
-        if (t && t->state == LB_T_DRAINING && t->drain_end > 0. && t->drain_end <= now)
+        if (lb_drain_over(t, now))
             conn_free(c);
     }
 }

@@ -37,6 +37,12 @@ struct lb_target {
     double ramp_start, ramp_len, drain_end;
 };
 
+/* Whether t's drain is over at now: its connections are to be closed. */
+static inline bool lb_drain_over(const struct lb_target *t, double now)
+{
+    return t && t->state == LB_T_DRAINING && t->drain_end > 0. && t->drain_end <= now;
+}
+
 struct lb_vtg {
     char name[33];
     enum lb_algo algorithm;
