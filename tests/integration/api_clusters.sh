@@ -35,7 +35,6 @@ cleanup_engine() { remove_cluster docker "$CLUSTER"; }
 on_exit cleanup_engine
 
 ecs() { "$AWS_BIN" ecs "$@" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
-jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 task_is() {
     [ "$(ecs describe-tasks --cluster "$CLUSTER" --tasks "$1" | jpath 'd["tasks"][0]["lastStatus"]')" = "$2" ]
 }

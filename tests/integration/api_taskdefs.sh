@@ -26,7 +26,6 @@ EOF2
 
 ecs() { "$AWS_BIN" ecs "$@" --endpoint-url "http://127.0.0.1:$PORT" --region "$REGION" --output json 2>&1; }
 # jq-free JSON reading: jpath 'expr' evaluated on stdin as d.
-jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 unix_call() { # ACTION BODY
     curl -s --unix-socket "$T/api.sock" http://localhost/ \
         -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \

@@ -45,11 +45,6 @@ conf prod.local
 cleanup_engine() { remove_cluster "$ENGINE" "$CLUSTER"; }
 on_exit cleanup_engine
 
-api() { # ACTION JSON
-    curl -s --unix-socket "$T/api.sock" -X POST -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
-        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://berth/
-}
-jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 q() { dig -p "$DPORT" @127.0.0.1 +time=2 +tries=1 "$@"; }
 # Records of the answer section, one per line (owner ttl class type data).
 answers() { q +noall +answer "$@"; }

@@ -49,10 +49,6 @@ conf 5s
 cleanup_engine() { remove_cluster docker "$CLUSTER"; }
 on_exit cleanup_engine
 
-api() { # ACTION JSON
-    curl -s --unix-socket "$T/api.sock" -X POST -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
-        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://berth/
-}
 events() { api DescribeServices '{"services":["web"]}' | python3 -c 'import json,sys; print("\n".join(e["message"] for e in json.load(sys.stdin)["services"][0]["events"]))'; }
 events_have() { events | grep -q -- "$1"; }
 running() { api DescribeServices '{"services":["web"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["services"][0]["runningCount"])'; }

@@ -62,10 +62,6 @@ sed -i "s/^cluster = test$/cluster = $CLUSTER/" "$T/berth.conf"
 cleanup_engine() { remove_cluster docker "$CLUSTER"; }
 on_exit cleanup_engine
 
-api() { # ACTION JSON
-    curl -s --unix-socket "$T/api.sock" -X POST -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
-        -H 'Content-Type: application/x-amz-json-1.1' -d "$2" http://berth/
-}
 svc() { # SERVICE: "running desired deployments"
     api DescribeServices "{\"services\":[\"$1\"]}" | python3 -c 'import json,sys
 s = json.load(sys.stdin)["services"][0]

@@ -39,7 +39,6 @@ cleanup_engine() { remove_cluster "$ENGINE" "$CLUSTER"; }
 on_exit cleanup_engine
 
 ecs() { "$AWS_BIN" ecs "$@" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
-jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 task_field() { # TASK EXPR (d is the task)
     ecs describe-tasks --tasks "$1" | python3 -c "import json,sys; d=json.load(sys.stdin)['tasks'][0]; print($2)"
 }

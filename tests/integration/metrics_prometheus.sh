@@ -44,7 +44,6 @@ cleanup_engine() { remove_cluster docker "$CLUSTER"; }
 on_exit cleanup_engine
 
 ecs() { "$AWS_BIN" ecs "$@" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
-jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 scrape() { curl -sf --max-time 5 "http://127.0.0.1:$PPORT/metrics"; }
 # sample NAME LABEL-REGEX: the value of the first matching sample.
 sample() { scrape | grep -E "^$1\{[^}]*$2" | head -1 | awk '{print $NF}'; }

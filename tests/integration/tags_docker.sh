@@ -29,7 +29,6 @@ cleanup_engine() { remove_cluster docker "$CLUSTER"; }
 on_exit cleanup_engine
 
 ecs() { "$AWS_BIN" ecs "$@" --endpoint-url "http://127.0.0.1:$PORT" --region local --output json 2>&1; }
-jpath() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 tags_of() { ecs list-tags-for-resource --resource-arn "$1" | jpath '" ".join(sorted(t["key"]+"="+t["value"] for t in d["tags"]))'; }
 
 ok "berthd starts" start_berthd "$T/berth.conf" || diag "$(tail -20 "$T/berthd.log")"
