@@ -288,20 +288,40 @@ static void try_connect(struct lb_conn *c)
     conn_free(c); /* no target, or every attempt failed: the client sees a close */
 }
 
-void lb_l4_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l)
+/* A new connection of w on client fd cfd: watchers set up (the server's
+ * is the caller's), linked into the worker's list, counted active. */
+static struct lb_conn *conn_new(struct lb_worker *w, int cfd, double idle)
 {
     struct lb_conn *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    c->w = w;
+    c->cfd = cfd;
+    c->sfd = -1;
+    c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
+    c->idle = idle;
+    ev_io_init(&c->cio, on_client, cfd, EV_READ);
+    c->cio.data = c;
+    ev_timer_init(&c->timer, on_timer, 1., 0.);
+    c->timer.data = c;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    atomic_fetch_add(&w->active, 1);
+    return c;
+}
+
+void lb_l4_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l)
+{
     const struct lb_vtg *g = &w->view->tgs[l->tg];
+    struct lb_conn *c = conn_new(w, cfd, (double)l->idle_timeout_ms / 1000.);
 
     if (!c) {
         close(cfd);
         return;
     }
-    c->w = w;
-    c->cfd = cfd;
-    c->sfd = -1;
-    c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
-    c->idle = (double)l->idle_timeout_ms / 1000.;
     memcpy(c->tg, g->name, sizeof c->tg);
     c->tgi = l->tg;
     c->gen = w->view->generation;
@@ -314,15 +334,6 @@ void lb_l4_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l)
     }
     int one = 1;
     setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    ev_io_init(&c->cio, on_client, cfd, EV_READ);
-    c->cio.data = c;
-    ev_timer_init(&c->timer, on_timer, 1., 0.);
-    c->timer.data = c;
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    atomic_fetch_add(&w->active, 1);
     if ((c->ls = lb_lstat(w, l->name))) {
         lb_inc(&c->ls->conns, 1);
         lb_inc(&c->ls->active, 1);
@@ -333,7 +344,7 @@ void lb_l4_accept(struct lb_worker *w, int cfd, const struct lb_vlistener *l)
 void lb_l4_adopt(struct lb_worker *w, int cfd, int sfd, uint64_t key, double idle,
                  struct lb_lstat *ls)
 {
-    struct lb_conn *c = calloc(1, sizeof *c);
+    struct lb_conn *c = conn_new(w, cfd, idle);
 
     if (!c) {
         close(cfd);
@@ -345,25 +356,12 @@ void lb_l4_adopt(struct lb_worker *w, int cfd, int sfd, uint64_t key, double idl
         }
         return;
     }
-    c->w = w;
-    c->cfd = cfd;
     c->sfd = sfd;
     c->key = key;
-    c->up.pipe[0] = c->up.pipe[1] = c->down.pipe[0] = c->down.pipe[1] = -1;
-    c->idle = idle;
     if ((c->ls = ls))
         lb_inc(&ls->active, 1); /* the connection goes on, not a new one */
-    ev_io_init(&c->cio, on_client, cfd, EV_READ);
-    c->cio.data = c;
     ev_io_init(&c->sio, on_server, sfd, EV_READ);
     c->sio.data = c;
-    ev_timer_init(&c->timer, on_timer, 1., 0.);
-    c->timer.data = c;
-    c->next = w->conns;
-    if (w->conns)
-        w->conns->prev = c;
-    w->conns = c;
-    atomic_fetch_add(&w->active, 1);
     connected(c);
 }
 
