@@ -171,37 +171,53 @@ sample(struct buf *b, const struct berth_metric *m)
     buf_add(b, "\n", 1);
 }
 
-char *
-prom_render(const struct berth_metric *m, size_t n, size_t *len, size_t *skipped)
+/* How render() reads one kind of entry (samples or histograms). */
+struct kind {
+    size_t size;
+    const char *(*name)(const void *e);
+    const char *(*help)(const void *e);
+    const char *(*type)(const void *e);
+    /* e may be written in the family that first opened: valid, and of
+     * first's type. */
+    int (*fits)(const void *e, const void *first);
+    void (*write)(struct buf *b, const void *e);
+};
+
+/* Every entry of v grouped into families by name, in first-seen order,
+ * each family under one HELP and TYPE; entries that do not fit are
+ * skipped and counted.  O(n * names), fine for the few thousand series of
+ * one host. */
+static char *
+render(const void *v, size_t n, const struct kind *k, size_t *len, size_t *skipped)
 {
     struct buf b = {0};
-    /* done[i]: sample i written or refused; O(n * names), fine for the
-     * few thousand series of one host. */
-    char *done = calloc(n ? n : 1, 1);
+    char *done = calloc(n ? n : 1, 1); /* done[i]: written or refused */
     size_t skip = 0;
 
     if (!done)
         return NULL;
     buf_add(&b, "", 0);
     for (size_t i = 0; i < n; i++) {
+        const void *first = (const char *)v + i * k->size;
         if (done[i])
             continue;
-        if (!sample_ok(&m[i])) {
+        if (!k->fits(first, first)) {
             done[i] = 1;
             skip++;
             continue;
         }
-        const char *name = m[i].name;
-        buf_family(&b, name, m[i].help, type_name(m[i].type));
+        const char *name = k->name(first);
+        buf_family(&b, name, k->help(first), k->type(first));
         for (size_t j = i; j < n; j++) {
-            if (done[j] || strcmp(m[j].name, name) != 0)
+            const void *e = (const char *)v + j * k->size;
+            if (done[j] || strcmp(k->name(e), name) != 0)
                 continue;
             done[j] = 1;
-            if (m[j].type != m[i].type || !sample_ok(&m[j])) {
+            if (!k->fits(e, first)) {
                 skip++;
                 continue;
             }
-            sample(&b, &m[j]);
+            k->write(&b, e);
         }
     }
     free(done);
@@ -213,6 +229,26 @@ prom_render(const struct berth_metric *m, size_t n, size_t *len, size_t *skipped
     if (skipped)
         *skipped = skip;
     return b.p;
+}
+
+static const char *m_name(const void *e) { return ((const struct berth_metric *)e)->name; }
+static const char *m_help(const void *e) { return ((const struct berth_metric *)e)->help; }
+static const char *m_type(const void *e)
+{
+    return type_name(((const struct berth_metric *)e)->type);
+}
+static int m_fits(const void *e, const void *first)
+{
+    const struct berth_metric *m = e;
+    return m->type == ((const struct berth_metric *)first)->type && sample_ok(m);
+}
+static void m_write(struct buf *b, const void *e) { sample(b, e); }
+
+char *
+prom_render(const struct berth_metric *m, size_t n, size_t *len, size_t *skipped)
+{
+    static const struct kind samples = {sizeof *m, m_name, m_help, m_type, m_fits, m_write};
+    return render(m, n, &samples, len, skipped);
 }
 
 void
@@ -283,45 +319,25 @@ histogram(struct buf *b, const struct berth_histogram *h)
     buf_add(b, "\n", 1);
 }
 
+static const char *h_name(const void *e) { return ((const struct berth_histogram *)e)->name; }
+static const char *h_help(const void *e) { return ((const struct berth_histogram *)e)->help; }
+static const char *h_type(const void *e)
+{
+    (void)e;
+    return "histogram";
+}
+static int h_fits(const void *e, const void *first)
+{
+    (void)first;
+    return histogram_ok(e);
+}
+static void h_write(struct buf *b, const void *e) { histogram(b, e); }
+
 char *
 prom_render_histograms(const struct berth_histogram *h, size_t n, size_t *len,
                        size_t *skipped)
 {
-    struct buf b = {0};
-    char *done = calloc(n ? n : 1, 1);
-    size_t skip = 0;
-
-    if (!done)
-        return NULL;
-    buf_add(&b, "", 0);
-    for (size_t i = 0; i < n; i++) {
-        if (done[i])
-            continue;
-        if (!histogram_ok(&h[i])) {
-            done[i] = 1;
-            skip++;
-            continue;
-        }
-        const char *name = h[i].name;
-        buf_family(&b, name, h[i].help, "histogram");
-        for (size_t j = i; j < n; j++) {
-            if (done[j] || strcmp(h[j].name, name) != 0)
-                continue;
-            done[j] = 1;
-            if (!histogram_ok(&h[j])) {
-                skip++;
-                continue;
-            }
-            histogram(&b, &h[j]);
-        }
-    }
-    free(done);
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    *len = b.len;
-    if (skipped)
-        *skipped = skip;
-    return b.p;
+    static const struct kind histograms = {sizeof *h, h_name, h_help, h_type, h_fits,
+                                           h_write};
+    return render(h, n, &histograms, len, skipped);
 }
