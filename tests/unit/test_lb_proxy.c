@@ -20,6 +20,7 @@
 #include "agent/registry.h"
 #include "lb/lb.h"
 #include "lb/lb_pp.h"
+#include "tests/lib/sockets.h"
 #include "tests/lib/tap.h"
 
 /* A backend: answers each connection with "B<id>:" then echoes until EOF,
@@ -46,26 +47,6 @@ static void *serve(void *arg)
             send(c, buf, (size_t)r, MSG_NOSIGNAL);
         close(c);
     }
-}
-
-static int listen_any(uint16_t *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof a;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 64) < 0)
-        abort();
-    getsockname(fd, (struct sockaddr *)&a, &l);
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
-static uint16_t free_port(void)
-{
-    uint16_t p;
-    close(listen_any(&p));
-    return p;
 }
 
 static void backend_start(struct backend *b, int id)
