@@ -320,6 +320,14 @@ task_figures(struct collect *c, const struct task *t, struct svc_sum *sum)
     if (units <= 0)
         units = host_units;
 
+    if (units > 0)
+        put(c->emit, c->arg, "ecs_task_cpu_reserved_units",
+            "The task's cpu units (its cpu, else the host's cpus x 1024).",
+            BERTH_METRIC_GAUGE, units, l, 4);
+    if (mem_res > 0)
+        put(c->emit, c->arg, "ecs_task_memory_reserved_bytes",
+            "The task's memory (its memory, else its containers' limits), in bytes.",
+            BERTH_METRIC_GAUGE, mem_res, l, 4);
     if (cpu_ok && units > 0) {
         put(c->emit, c->arg, "ecs_task_cpu_utilization_percent",
             "ECS CPUUtilization: cpu used as a percent of the task's cpu units.",

@@ -14,7 +14,8 @@
  *   - ECS's figures, as ECS computes them (percent of the task's reserved
  *     cpu units and memory; a service's is its tasks' use over their summed
  *     reservation, so it can exceed 100):
- *       ecs_task_cpu_utilization_percent, ecs_task_memory_utilization_percent
+ *       ecs_task_cpu_utilization_percent, ecs_task_memory_utilization_percent,
+ *       ecs_task_cpu_reserved_units, ecs_task_memory_reserved_bytes
  *           {cluster, service, task, family}
  *       ecs_service_cpu_utilization_percent, ecs_service_memory_utilization_percent,
  *       ecs_service_running_tasks, ecs_service_pending_tasks,

@@ -1,8 +1,10 @@
 /* cloudwatch.c: the CloudWatch metrics sink (plugin "cloudwatch").
  *
- * At each export the host hands the sink every series; write() turns them
- * into PutMetricData bodies (cw_batch.c) and queues them (cw_queue.c), then
- * returns.  One request is in flight at a time, through the host's
+ * At each export the host hands the sink every series (write()), then every
+ * histogram (write_histograms(), the end of the export).  They become
+ * records (cw_insights.c: Container Insights' names; cw_series.c: every
+ * series as increments), and at the end of the export PutMetricData bodies
+ * (cw_batch.c), queued (cw_queue.c), or EMF events.  One request is in flight at a time, through the host's
  * asynchronous HTTP client, signed with SigV4 (common/sigv4_sign.c) at the
  * moment it is sent.  Throttling, 5xx and transport errors are retried
  * after an exponential backoff with jitter, on a host timer; a full queue
@@ -26,6 +28,7 @@
 
 struct cw_config {
     const char *mode;
+    const char *metrics;
     const char *endpoint;
     const char *region;
     const char *namespace_;
@@ -45,6 +48,10 @@ struct cw_config {
 static const struct berth_option cw_options[] = {
     OPT("mode", BERTH_OPT_STRING, "put-metric-data", mode,
         "put-metric-data (signed API requests) or emf (Embedded Metric Format lines)", 0),
+    OPT("metrics", BERTH_OPT_STRING, "container-insights", metrics,
+        "what is published: container-insights (ECS Container Insights' names, per "
+        "cluster, service and task family), series (every series under its own name, "
+        "counters and histograms as increments) or both", 0),
     OPT("endpoint", BERTH_OPT_STRING, NULL, endpoint,
         "PutMetricData endpoint URL (default https://monitoring.REGION.amazonaws.com/)", 0),
     OPT("region", BERTH_OPT_STRING, NULL, region,
@@ -83,6 +90,9 @@ struct cw {
     const struct berth_host *host;
     const struct cw_config *cfg;
     int emf;
+    int insights, series;          /* what is published */
+    struct cw_delta *d_insights, *d_series, *d_histo;
+    struct cw_records pending;     /* this export's, until its end */
     struct cw_emf_out *out; /* emf mode */
     char *url, *host_hdr, *path, *region, *cluster;
     struct cw_creds creds;
@@ -93,7 +103,7 @@ struct cw {
     /* counters, exported as berth_cloudwatch_* */
     uint64_t sent_batches, sent_metrics, retries, skipped_invalid, skipped_other;
     uint64_t dropped_batches[DROP_N], dropped_metrics[DROP_N];
-    uint64_t emf_lines;
+    uint64_t emf_lines, emf_skipped;
 };
 
 static void cw_pump(struct cw *cw);
@@ -155,6 +165,12 @@ check_config(const struct cw_config *c, char *err, size_t errlen)
     if (strcmp(c->mode, "put-metric-data") != 0 && strcmp(c->mode, "emf") != 0) {
         snprintf(err, errlen, "mode: expected put-metric-data or emf, got \"%s\"",
                  c->mode);
+        return -1;
+    }
+    if (strcmp(c->metrics, "container-insights") != 0 && strcmp(c->metrics, "series") != 0 &&
+        strcmp(c->metrics, "both") != 0) {
+        snprintf(err, errlen, "metrics: expected container-insights, series or both, "
+                 "got \"%s\"", c->metrics);
         return -1;
     }
     if (!*c->namespace_ || strlen(c->namespace_) > 255 || c->namespace_[0] == ':') {
@@ -227,6 +243,11 @@ cw_init(berth_ctx *ctx, const struct berth_host *host, const void *config, void 
     cw->host = host;
     cw->cfg = c;
     cw->emf = strcmp(c->mode, "emf") == 0;
+    cw->insights = strcmp(c->metrics, "series") != 0;
+    cw->series = strcmp(c->metrics, "container-insights") != 0;
+    cw->d_insights = cw_delta_new();
+    cw->d_series = cw_delta_new();
+    cw->d_histo = cw_delta_new();
     v = host->agent_value(ctx, "cluster");
     cw->cluster = xstrdup(v ? v : "default");
     if (cw->emf) {
@@ -295,12 +316,19 @@ emit_counters(struct cw *cw)
          BERTH_METRIC_COUNTER, (double)cw->sent_metrics, NULL, NULL);
     emit(cw, "berth_cloudwatch_retries_total", "Requests sent again after throttling "
          "or a failure.", BERTH_METRIC_COUNTER, (double)cw->retries, NULL, NULL);
-    emit(cw, "berth_cloudwatch_skipped_metrics_total", "Samples that cannot be sent "
-         "(NaN or infinite values).", BERTH_METRIC_COUNTER,
+    emit(cw, "berth_cloudwatch_skipped_metrics_total", "Values that cannot be sent: "
+         "NaN or infinite (invalid), one datum over max-batch-bytes (too_big), an EMF "
+         "member name taken by a dimension (name_taken).", BERTH_METRIC_COUNTER,
          (double)cw->skipped_invalid, "reason", "invalid");
-    emit(cw, "berth_cloudwatch_skipped_metrics_total", "Samples that cannot be sent "
-         "(NaN or infinite values).", BERTH_METRIC_COUNTER,
+    emit(cw, "berth_cloudwatch_skipped_metrics_total", "Values that cannot be sent: "
+         "NaN or infinite (invalid), one datum over max-batch-bytes (too_big), an EMF "
+         "member name taken by a dimension (name_taken).", BERTH_METRIC_COUNTER,
          (double)cw->skipped_other, "reason", "too_big");
+    if (cw->emf)
+        emit(cw, "berth_cloudwatch_skipped_metrics_total", "Values that cannot be sent: "
+             "NaN or infinite (invalid), one datum over max-batch-bytes (too_big), an "
+             "EMF member name taken by a dimension (name_taken).", BERTH_METRIC_COUNTER,
+             (double)cw->emf_skipped, "reason", "name_taken");
     for (int r = 0; r < DROP_N; r++) {
         emit(cw, "berth_cloudwatch_dropped_batches_total", "Batches given up, by reason.",
              BERTH_METRIC_COUNTER, (double)cw->dropped_batches[r], "reason",
@@ -434,48 +462,50 @@ cw_pump(struct cw *cw)
     }
 }
 
-static void
-cw_write(void *state, const struct berth_metric *m, size_t n)
+static uint64_t
+now_ms(void)
 {
-    struct cw *cw = state;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The end of an export: this export's records go out, as EMF events or
+ * PutMetricData bodies on the queue. */
+static void
+publish(struct cw *cw)
+{
+    struct cw_records *rs = &cw->pending;
     struct cw_batches b;
     char err[256];
-    struct timespec ts;
-    uint64_t now_ms;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    if (cw->stopping)
-        return;
+    cw->skipped_invalid += rs->skipped_invalid;
     if (cw->emf) {
-        for (size_t i = 0; i < n; i++) {
-            char *line = cw_emf_line(cw->cfg->namespace_, cw->cluster, &m[i], now_ms);
-            if (!line) {
-                cw->skipped_invalid++;
-                continue;
-            }
-            if (cw_emf_out_write(cw->out, line, strlen(line)) == 0)
-                cw->emf_lines++;
-            free(line);
+        for (size_t i = 0; i < rs->n; i++) {
+            size_t len, events, skipped;
+            char *text = cw_emf_record(cw->cfg->namespace_, &rs->r[i], &len, &events,
+                                       &skipped);
+            cw->emf_skipped += skipped;
+            if (text && cw_emf_out_write(cw->out, text, len) == 0)
+                cw->emf_lines += events;
+            free(text);
         }
-        emit_counters(cw);
-        return;
+        goto done;
     }
     struct cw_batch_opts o = {
-        .namespace_ = cw->cfg->namespace_, .cluster = cw->cluster,
+        .namespace_ = cw->cfg->namespace_,
         .max_metrics = (size_t)cw->cfg->max_batch_metrics,
-        .max_bytes = (size_t)cw->cfg->max_batch_bytes, .now_ms = now_ms,
+        .max_bytes = (size_t)cw->cfg->max_batch_bytes,
     };
-    if (cw_batch_build(&o, m, n, &b, err, sizeof(err)) < 0) {
+    if (cw_batch_build(&o, rs, &b, err, sizeof(err)) < 0) {
         cw->host->log(cw->ctx, BERTH_LOG_ERROR, "cloudwatch.batch.failed error=\"%s\"",
                       err);
-        return;
+        goto done;
     }
-    if (b.skipped_invalid || b.skipped_too_big) {
-        cw->skipped_invalid += b.skipped_invalid;
+    if (rs->skipped_invalid || b.skipped_too_big) {
         cw->skipped_other += b.skipped_too_big;
         cw->host->log(cw->ctx, BERTH_LOG_DEBUG, "cloudwatch.samples.skipped invalid=%zu "
-                      "too_big=%zu", b.skipped_invalid, b.skipped_too_big);
+                      "too_big=%zu", rs->skipped_invalid, b.skipped_too_big);
     }
     for (size_t i = 0; i < b.n; i++) {
         struct cw_item old;
@@ -487,8 +517,46 @@ cw_write(void *state, const struct berth_metric *m, size_t n)
         b.v[i].text = NULL;
     }
     cw_batches_free(&b);
+done:
+    cw_records_free(rs);
     emit_counters(cw);
-    cw_pump(cw);
+    if (!cw->emf)
+        cw_pump(cw);
+}
+
+static void
+cw_write(void *state, const struct berth_metric *m, size_t n)
+{
+    struct cw *cw = state;
+    uint64_t now = now_ms();
+
+    if (cw->stopping)
+        return;
+    if (cw->pending.n) /* the previous export had no end (no histograms call) */
+        publish(cw);
+    if (cw->insights) {
+        cw_insights(cw->d_insights, cw->cluster, m, n, now, &cw->pending);
+        cw_delta_sweep(cw->d_insights);
+    }
+    if (cw->series) {
+        cw_series_samples(cw->d_series, cw->cluster, m, n, now, &cw->pending);
+        cw_delta_sweep(cw->d_series);
+    }
+}
+
+static void
+cw_write_histograms(void *state, const struct berth_histogram *h, size_t n)
+{
+    struct cw *cw = state;
+
+    if (cw->stopping)
+        return;
+    if (cw->series) {
+        cw_series_histograms(cw->d_histo, cw->cluster, h, n, now_ms(), !cw->emf,
+                             &cw->pending);
+        cw_delta_sweep(cw->d_histo);
+    }
+    publish(cw);
 }
 
 static int
@@ -529,6 +597,10 @@ cw_destroy(void *state)
     if (cw->out)
         cw_emf_out_free(cw->out);
     cw_queue_free(&cw->q);
+    cw_records_free(&cw->pending);
+    cw_delta_free(cw->d_insights);
+    cw_delta_free(cw->d_series);
+    cw_delta_free(cw->d_histo);
     cw_creds_free(&cw->creds);
     free(cw->url);
     free(cw->host_hdr);
@@ -541,12 +613,13 @@ cw_destroy(void *state)
 static const struct berth_metrics_sink_ops cw_ops = {
     .struct_size = sizeof(struct berth_metrics_sink_ops),
     .write = cw_write,
+    .write_histograms = cw_write_histograms,
 };
 
 BERTH_PLUGIN_DECLARE = {
     BERTH_PLUGIN_HEADER,
     .name = "cloudwatch",
-    .version = "1.0",
+    .version = "1.1",
     .description = "CloudWatch metrics: PutMetricData (SigV4) or Embedded Metric Format",
     .kind = BERTH_KIND_METRICS_SINK,
     .options = cw_options,

@@ -1,4 +1,4 @@
-/* cw_batch.c: samples to PutMetricData form bodies; see cw.h. */
+/* cw_batch.c: records to PutMetricData form bodies; see cw.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,98 +48,60 @@ cw_form_escape(char **buf, size_t *len, size_t *cap, const char *s)
     }
 }
 
-const char *
-cw_dimension_name(const char *label)
+static void
+num(char **b, size_t *len, size_t *cap, double v)
 {
-    if (strcmp(label, "cluster") == 0)
-        return "ClusterName";
-    if (strcmp(label, "service") == 0)
-        return "ServiceName";
-    if (strcmp(label, "task_definition_family") == 0 || strcmp(label, "family") == 0)
-        return "TaskDefinitionFamily";
-    return NULL;
-}
-
-struct dim {
-    const char *name, *value;
-};
-
-/* The dimensions of one sample, ECS ones first; returns how many, and
- * sets *truncated when some had to be left out. */
-static size_t
-dimensions(const struct berth_metric *m, const char *cluster,
-           struct dim out[CW_MAX_DIMENSIONS], int *truncated)
-{
-    static const char *const ecs[] = {"ClusterName", "ServiceName",
-                                      "TaskDefinitionFamily"};
-    size_t n = 0;
-
-    *truncated = 0;
-    for (size_t e = 0; e < 3; e++) {
-        const char *v = NULL;
-        for (size_t i = 0; i < m->n_labels; i++) {
-            const char *d = cw_dimension_name(m->labels[i].name);
-            if (d && strcmp(d, ecs[e]) == 0 && m->labels[i].value &&
-                *m->labels[i].value) {
-                v = m->labels[i].value;
-                break;
-            }
-        }
-        if (!v && e == 0 && cluster && *cluster)
-            v = cluster;
-        if (v)
-            out[n++] = (struct dim){ecs[e], v};
-    }
-    for (size_t i = 0; i < m->n_labels; i++) {
-        if (cw_dimension_name(m->labels[i].name) || !m->labels[i].value ||
-            !*m->labels[i].value)
-            continue;
-        if (n == CW_MAX_DIMENSIONS) {
-            *truncated = 1;
-            break;
-        }
-        out[n++] = (struct dim){m->labels[i].name, m->labels[i].value};
-    }
-    return n;
+    char t[64];
+    snprintf(t, sizeof(t), "%.17g", v);
+    cw_form_escape(b, len, cap, t); /* the '+' of an exponent */
 }
 
 /* The form text of datum number idx (1-based) of a body. */
 static char *
-datum(const struct berth_metric *m, size_t idx, const struct dim *d, size_t nd,
-      uint64_t now_ms, size_t *lenp)
+datum(const struct cw_record *r, const struct cw_value *v, size_t idx, size_t *lenp)
 {
-    char *b = NULL, pre[64], num[64], ts[40];
+    char *b = NULL, pre[80], ts[40];
     size_t len = 0, cap = 0;
-    uint64_t t = m->time_ms ? m->time_ms : now_ms;
-    time_t secs = (time_t)(t / 1000);
+    time_t secs = (time_t)(r->time_ms / 1000);
     struct tm tm;
 
     gmtime_r(&secs, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03uZ",
-             (unsigned)(t % 1000));
+             (unsigned)(r->time_ms % 1000));
     snprintf(pre, sizeof(pre), "&MetricData.member.%zu.", idx);
     buf_str(&b, &len, &cap, pre);
     buf_str(&b, &len, &cap, "MetricName=");
-    cw_form_escape(&b, &len, &cap, m->name);
-    buf_str(&b, &len, &cap, pre);
-    buf_str(&b, &len, &cap, "Value=");
-    snprintf(num, sizeof(num), "%.17g", m->value);
-    cw_form_escape(&b, &len, &cap, num); /* the '+' of an exponent */
+    cw_form_escape(&b, &len, &cap, v->name);
+    if (!v->n_values) {
+        buf_str(&b, &len, &cap, pre);
+        buf_str(&b, &len, &cap, "Value=");
+        num(&b, &len, &cap, v->value);
+    }
+    for (size_t i = 0; i < v->n_values; i++) {
+        snprintf(pre, sizeof(pre), "&MetricData.member.%zu.Values.member.%zu=", idx, i + 1);
+        buf_str(&b, &len, &cap, pre);
+        num(&b, &len, &cap, v->values[i]);
+        snprintf(pre, sizeof(pre), "&MetricData.member.%zu.Counts.member.%zu=", idx, i + 1);
+        buf_str(&b, &len, &cap, pre);
+        num(&b, &len, &cap, v->counts[i]);
+    }
+    snprintf(pre, sizeof(pre), "&MetricData.member.%zu.", idx);
     buf_str(&b, &len, &cap, pre);
     buf_str(&b, &len, &cap, "Timestamp=");
     cw_form_escape(&b, &len, &cap, ts);
     buf_str(&b, &len, &cap, pre);
-    buf_str(&b, &len, &cap, m->type == BERTH_METRIC_COUNTER ? "Unit=Count" : "Unit=None");
-    for (size_t i = 0; i < nd; i++) {
+    buf_str(&b, &len, &cap, "Unit=");
+    cw_form_escape(&b, &len, &cap, v->unit);
+    for (size_t i = 0; i < r->n_dims; i++) {
         snprintf(pre, sizeof(pre), "&MetricData.member.%zu.Dimensions.member.%zu.", idx,
                  i + 1);
         buf_str(&b, &len, &cap, pre);
         buf_str(&b, &len, &cap, "Name=");
-        cw_form_escape(&b, &len, &cap, d[i].name);
+        cw_form_escape(&b, &len, &cap, r->dims[i].name);
         buf_str(&b, &len, &cap, pre);
         buf_str(&b, &len, &cap, "Value=");
-        cw_form_escape(&b, &len, &cap, d[i].value);
+        cw_form_escape(&b, &len, &cap, r->dims[i].value);
     }
     *lenp = len;
     return b;
@@ -166,13 +128,26 @@ batches_add(struct cw_batches *out, struct cw_body *cur)
     out->v[out->n++] = *cur;
 }
 
+/* Appends datum t (dl bytes) to cur. */
+static void
+body_add(struct cw_body *cur, size_t *cap, const char *t, size_t dl)
+{
+    if (cur->len + dl + 1 > *cap) {
+        *cap = cur->len + dl + 1;
+        if (!(cur->text = realloc(cur->text, *cap)))
+            abort();
+    }
+    memcpy(cur->text + cur->len, t, dl + 1);
+    cur->len += dl;
+    cur->n_metrics++;
+}
+
 int
-cw_batch_build(const struct cw_batch_opts *o, const struct berth_metric *m, size_t n,
+cw_batch_build(const struct cw_batch_opts *o, const struct cw_records *rs,
                struct cw_batches *out, char *err, size_t errlen)
 {
     struct cw_body cur;
     size_t cap, base;
-    struct dim d[CW_MAX_DIMENSIONS];
 
     memset(out, 0, sizeof(*out));
     if (!o->namespace_ || !*o->namespace_ || o->max_metrics < 1 ||
@@ -189,44 +164,24 @@ cw_batch_build(const struct cw_batch_opts *o, const struct berth_metric *m, size
         free(cur.text);
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        int trunc;
-        size_t nd, dl;
-        char *t;
-
-        if (!isfinite(m[i].value)) {
-            out->skipped_invalid++;
-            continue;
-        }
-        nd = dimensions(&m[i], o->cluster, d, &trunc);
-        out->dims_truncated += (size_t)trunc;
-        t = datum(&m[i], cur.n_metrics + 1, d, nd, o->now_ms, &dl);
-        if (cur.n_metrics && (cur.n_metrics == o->max_metrics ||
-                              cur.len + dl > o->max_bytes)) {
-            batches_add(out, &cur);
-            body_start(&cur, &cap, o->namespace_);
-            free(t);
-            t = datum(&m[i], 1, d, nd, o->now_ms, &dl);
-        }
-        if (cur.len + dl > o->max_bytes) {
-            out->skipped_too_big++;
-            free(t);
-            continue;
-        }
-        {
-            char *b = cur.text;
-            size_t len = cur.len;
-            if (len + dl + 1 > cap) {
-                cap = len + dl + 1;
-                if (!(b = realloc(b, cap)))
-                    abort();
+    for (size_t i = 0; i < rs->n; i++) {
+        const struct cw_record *r = &rs->r[i];
+        for (size_t k = 0; k < r->n; k++) {
+            size_t dl;
+            char *t = datum(r, &r->v[k], cur.n_metrics + 1, &dl);
+            if (cur.n_metrics && (cur.n_metrics == o->max_metrics ||
+                                  cur.len + dl > o->max_bytes)) {
+                batches_add(out, &cur);
+                body_start(&cur, &cap, o->namespace_);
+                free(t);
+                t = datum(r, &r->v[k], 1, &dl);
             }
-            memcpy(b + len, t, dl + 1);
-            cur.text = b;
-            cur.len = len + dl;
+            if (cur.len + dl > o->max_bytes)
+                out->skipped_too_big++;
+            else
+                body_add(&cur, &cap, t, dl);
+            free(t);
         }
-        cur.n_metrics++;
-        free(t);
     }
     if (cur.n_metrics)
         batches_add(out, &cur);

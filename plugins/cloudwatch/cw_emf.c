@@ -1,5 +1,5 @@
-/* cw_emf.c: Embedded Metric Format events, one per sample; see cw.h. */
-#include <math.h>
+/* cw_emf.c: Embedded Metric Format events, one per record of up to 100
+ * metrics; see cw.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,67 +57,112 @@ jb_quote(struct jb *b, const char *s)
     jb_add(b, "\"", 1);
 }
 
-char *
-cw_emf_line(const char *ns, const char *cluster, const struct berth_metric *m,
-            uint64_t now_ms)
+static void
+jb_num(struct jb *b, double v)
 {
-    const char *dn[CW_MAX_DIMENSIONS], *dv[CW_MAX_DIMENSIONS];
-    static const char *const ecs[] = {"ClusterName", "ServiceName",
-                                      "TaskDefinitionFamily"};
-    size_t nd = 0;
-    struct jb b = {0};
-    char num[64];
+    char t[40];
+    snprintf(t, sizeof(t), "%.17g", v);
+    jb_str(b, t);
+}
 
-    if (!isfinite(m->value))
-        return NULL;
-    for (size_t e = 0; e < 3; e++) {
-        const char *v = NULL;
-        for (size_t i = 0; i < m->n_labels && !v; i++) {
-            const char *d = cw_dimension_name(m->labels[i].name);
-            if (d && strcmp(d, ecs[e]) == 0 && m->labels[i].value && *m->labels[i].value)
-                v = m->labels[i].value;
-        }
-        if (!v && e == 0 && cluster && *cluster)
-            v = cluster;
-        if (v) {
-            dn[nd] = ecs[e];
-            dv[nd++] = v;
-        }
-    }
-    for (size_t i = 0; i < m->n_labels && nd < CW_MAX_DIMENSIONS; i++) {
-        const char *n = m->labels[i].name;
-        /* A member cannot be both a dimension and the metric, nor _aws. */
-        if (cw_dimension_name(n) || !m->labels[i].value || !*m->labels[i].value ||
-            strcmp(n, m->name) == 0 || strcmp(n, "_aws") == 0)
-            continue;
-        dn[nd] = n;
-        dv[nd++] = m->labels[i].value;
-    }
-    snprintf(num, sizeof(num), "%llu",
-             (unsigned long long)(m->time_ms ? m->time_ms : now_ms));
-    jb_str(&b, "{\"_aws\":{\"Timestamp\":");
-    jb_str(&b, num);
-    jb_str(&b, ",\"CloudWatchMetrics\":[{\"Namespace\":");
-    jb_quote(&b, ns);
-    jb_str(&b, ",\"Dimensions\":[[");
-    for (size_t i = 0; i < nd; i++) {
+/* A value cannot be a root member when its name is taken. */
+static int
+name_taken(const struct cw_record *r, const char *name)
+{
+    if (strcmp(name, "_aws") == 0 || (r->type && strcmp(name, "Type") == 0))
+        return 1;
+    for (size_t i = 0; i < r->n_dims; i++)
+        if (strcmp(r->dims[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* One event for the values v[from..to) that can be written. */
+static void
+event(struct jb *b, const char *ns, const struct cw_record *r, size_t from, size_t to)
+{
+    char t[32];
+
+    snprintf(t, sizeof(t), "%llu", (unsigned long long)r->time_ms);
+    jb_str(b, "{\"_aws\":{\"Timestamp\":");
+    jb_str(b, t);
+    jb_str(b, ",\"CloudWatchMetrics\":[{\"Namespace\":");
+    jb_quote(b, ns);
+    jb_str(b, ",\"Dimensions\":[[");
+    for (size_t i = 0; i < r->n_dims; i++) {
         if (i)
-            jb_add(&b, ",", 1);
-        jb_quote(&b, dn[i]);
+            jb_add(b, ",", 1);
+        jb_quote(b, r->dims[i].name);
     }
-    jb_str(&b, "]],\"Metrics\":[{\"Name\":");
-    jb_quote(&b, m->name);
-    jb_str(&b, m->type == BERTH_METRIC_COUNTER ? ",\"Unit\":\"Count\"}]}]}"
-                                               : ",\"Unit\":\"None\"}]}]}");
-    for (size_t i = 0; i < nd; i++) {
-        jb_add(&b, ",", 1);
-        jb_quote(&b, dn[i]);
-        jb_add(&b, ":", 1);
-        jb_quote(&b, dv[i]);
+    jb_str(b, "]],\"Metrics\":[");
+    for (size_t i = from, first = 1; i < to; i++) {
+        if (name_taken(r, r->v[i].name))
+            continue;
+        if (!first)
+            jb_add(b, ",", 1);
+        first = 0;
+        jb_str(b, "{\"Name\":");
+        jb_quote(b, r->v[i].name);
+        jb_str(b, ",\"Unit\":");
+        jb_quote(b, r->v[i].unit);
+        jb_add(b, "}", 1);
     }
-    jb_add(&b, ",", 1);
-    jb_quote(&b, m->name);
-    snprintf(num, sizeof(num), ":%.17g}\n", m->value);
-    jb_str(&b, num);
+    jb_str(b, "]}]}");
+    for (size_t i = 0; i < r->n_dims; i++) {
+        jb_add(b, ",", 1);
+        jb_quote(b, r->dims[i].name);
+        jb_add(b, ":", 1);
+        jb_quote(b, r->dims[i].value);
+    }
+    if (r->type) {
+        jb_str(b, ",\"Type\":");
+        jb_quote(b, r->type);
+    }
+    for (size_t i = from; i < to; i++) {
+        const struct cw_value *v = &r->v[i];
+        if (name_taken(r, v->name))
+            continue;
+        jb_add(b, ",", 1);
+        jb_quote(b, v->name);
+        jb_add(b, ":", 1);
+        if (!v->n_values) {
+            jb_num(b, v->value);
+            continue;
+        }
+        /* EMF has no counts: a distribution goes as its values only. */
+        jb_add(b, "[", 1);
+        for (size_t k = 0; k < v->n_values && k < CW_EMF_MAX_METRICS; k++) {
+            if (k)
+                jb_add(b, ",", 1);
+            jb_num(b, v->values[k]);
+        }
+        jb_add(b, "]", 1);
+    }
+    jb_str(b, "}\n");
+}
+
+char *
+cw_emf_record(const char *ns, const struct cw_record *r, size_t *len, size_t *events,
+              size_t *skipped)
+{
+    struct jb b = {0};
+    size_t from = 0;
+
+    *events = 0;
+    *skipped = 0;
+    for (size_t i = 0; i < r->n; i++)
+        *skipped += (size_t)name_taken(r, r->v[i].name);
+    /* Chunks of CW_EMF_MAX_METRICS writable values. */
+    while (from < r->n) {
+        size_t to = from, k = 0;
+        while (to < r->n && k < CW_EMF_MAX_METRICS)
+            k += (size_t)!name_taken(r, r->v[to++].name);
+        if (k) {
+            event(&b, ns, r, from, to);
+            (*events)++;
+        }
+        from = to;
+    }
+    *len = b.len;
     return b.s;
 }
