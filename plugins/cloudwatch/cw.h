@@ -67,8 +67,8 @@ struct cw_records {
     size_t dims_truncated;  /* samples with more than 30 dimensions */
 };
 
-/* The record with exactly these dimensions, type and time, appended
- * (strings copied) when there is none yet. */
+/* The record with exactly these dimensions and type, appended (strings
+ * copied) when there is none yet; its time is the newest time_ms given. */
 struct cw_record *cw_records_get(struct cw_records *rs, const struct cw_dim *d, size_t nd,
                                  const char *type, uint64_t time_ms);
 /* Adds a value; a NaN or infinite one is counted in rs and left out. */
@@ -114,6 +114,8 @@ int cw_delta_step(struct cw_delta *d, const char *key, const double *cur, size_t
                   double *prev);
 /* Forgets the keys not stepped since the previous sweep (series gone). */
 void cw_delta_sweep(struct cw_delta *d);
+/* Sweeps so far: 0 during the first export. */
+uint64_t cw_delta_sweeps(const struct cw_delta *d);
 size_t cw_delta_size(const struct cw_delta *d);
 
 /* A series' key: name and labels, in order. Malloc'ed. */
@@ -122,12 +124,14 @@ char *cw_series_key(const char *name, const struct berth_label *l, size_t nl);
 /* ---- what is published ---- */
 
 /* Every series under its own name: gauges as they are, counters as their
- * increase since the previous export (nothing the first time a counter is
- * seen; after a reset, the new value).  One record per label set. */
+ * increase since the previous export; after a reset, the new value.  A
+ * counter seen at the first export gives its baseline only (what it counted
+ * before is not this sink's to send); one born later sends all it counted.
+ * One record per label set. */
 void cw_series_samples(struct cw_delta *d, const char *cluster, const struct berth_metric *m,
                        size_t n, uint64_t now_ms, struct cw_records *out);
 /* Histograms, as what they observed since the previous export (nothing
- * when nothing was).  distributions: one datum of Values/Counts, each
+ * when nothing was; baselines as for counters).  distributions: one datum of Values/Counts, each
  * bucket's observations at the bucket's midpoint (the +Inf bucket's at
  * the last bound), for PutMetricData, which keeps percentiles.  Else (EMF,
  * which has no counts) NAME_count and NAME_sum. */

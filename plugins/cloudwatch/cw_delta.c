@@ -18,6 +18,7 @@ struct entry {
 struct cw_delta {
     struct entry **b;
     size_t nb, n;
+    uint64_t sweeps;
 };
 
 static uint64_t
@@ -109,9 +110,16 @@ cw_delta_step(struct cw_delta *d, const char *key, const double *cur, size_t n,
     return had;
 }
 
+uint64_t
+cw_delta_sweeps(const struct cw_delta *d)
+{
+    return d->sweeps;
+}
+
 void
 cw_delta_sweep(struct cw_delta *d)
 {
+    d->sweeps++;
     for (size_t i = 0; i < d->nb; i++)
         for (struct entry **pp = &d->b[i], *e; (e = *pp);) {
             if (e->seen) {

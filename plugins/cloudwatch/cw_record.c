@@ -109,10 +109,9 @@ cw_series_key(const char *name, const struct berth_label *l, size_t nl)
 }
 
 static int
-same(const struct cw_record *r, const struct cw_dim *d, size_t nd, const char *type,
-     uint64_t time_ms)
+same(const struct cw_record *r, const struct cw_dim *d, size_t nd, const char *type)
 {
-    if (r->n_dims != nd || r->time_ms != time_ms || r->type != type)
+    if (r->n_dims != nd || r->type != type)
         return 0;
     for (size_t i = 0; i < nd; i++)
         if (strcmp(r->dims[i].value, d[i].value) != 0 ||
@@ -125,21 +124,28 @@ struct cw_record *
 cw_records_get(struct cw_records *rs, const struct cw_dim *d, size_t nd, const char *type,
                uint64_t time_ms)
 {
-    if (rs->last < rs->n && same(&rs->r[rs->last], d, nd, type, time_ms))
-        return &rs->r[rs->last];
-    for (size_t i = 0; i < rs->n; i++)
-        if (same(&rs->r[i], d, nd, type, time_ms)) {
+    struct cw_record *r = NULL;
+
+    if (nd > CW_MAX_DIMENSIONS)
+        nd = CW_MAX_DIMENSIONS;
+    if (rs->last < rs->n && same(&rs->r[rs->last], d, nd, type))
+        r = &rs->r[rs->last];
+    for (size_t i = 0; !r && i < rs->n; i++)
+        if (same(&rs->r[i], d, nd, type)) {
             rs->last = i;
-            return &rs->r[i];
+            r = &rs->r[i];
         }
+    if (r) {
+        if (time_ms > r->time_ms) /* the newest of its values' times */
+            r->time_ms = time_ms;
+        return r;
+    }
     if (rs->n == rs->cap) {
         rs->cap = rs->cap ? rs->cap * 2 : 16;
         rs->r = xrealloc(rs->r, rs->cap * sizeof(*rs->r));
     }
-    struct cw_record *r = &rs->r[rs->n];
+    r = &rs->r[rs->n];
     memset(r, 0, sizeof(*r));
-    if (nd > CW_MAX_DIMENSIONS)
-        nd = CW_MAX_DIMENSIONS;
     for (size_t i = 0; i < nd; i++)
         r->dims[i] = (struct cw_dim){xstrdup(d[i].name), xstrdup(d[i].value)};
     r->n_dims = nd;

@@ -29,8 +29,10 @@ cw_series_samples(struct cw_delta *d, const char *cluster, const struct berth_me
             double prev;
             int had = cw_delta_step(d, key, &v, 1, &prev);
             free(key);
-            if (!had)
+            if (!had && cw_delta_sweeps(d) == 0)
                 continue; /* the baseline: what it counted before is unknown */
+            if (!had)
+                prev = 0; /* born since the previous export */
             if (v >= prev)
                 v -= prev; /* else it restarted from 0: all of v is new */
         }
@@ -71,10 +73,12 @@ cw_series_histograms(struct cw_delta *d, const char *cluster,
             cur[b + 2] = (double)x->cumulative_counts[b];
         int had = cw_delta_step(d, key, cur, nv, prev);
         free(key);
-        if (had && cur[0] < prev[0])
-            memset(prev, 0, nv * sizeof(double)); /* reset: all of cur is new */
-        if (!had || cur[0] == prev[0])
-            goto next; /* a baseline, or nothing observed since */
+        if (!had && cw_delta_sweeps(d) == 0)
+            goto next; /* the baseline */
+        if (!had || cur[0] < prev[0]) /* born since, or reset: all of cur is new */
+            memset(prev, 0, nv * sizeof(double));
+        if (cur[0] == prev[0])
+            goto next; /* nothing observed since */
         struct cw_record *r = record_for(out, x->labels, x->n_labels, cluster, now_ms);
         if (!distributions) {
             cw_record_add(out, r, suffixed(nm, sizeof(nm), x->name, "_count"), "Count",

@@ -6,7 +6,9 @@
 # Throttling answer; drops logged and counted while the endpoint is down;
 # the agent's API answering while the endpoint hangs; then Embedded Metric
 # Format lines to a file, a UDP and a TCP listener, each checked against
-# the format's rules.
+# the format's rules.  Counters arrive as increments, histograms as
+# Values/Counts (PutMetricData) or _count/_sum (EMF); EMF groups series
+# that share dimensions into one event.
 . "$top_srcdir/tests/lib/functions.sh"
 requires python3
 requires curl
@@ -70,9 +72,16 @@ output = $T/dump.out
 EOF2
 }
 
+api() {
+    curl -s --max-time 10 --unix-socket "$T/api.sock" \
+        -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
+        -H 'Content-Type: application/x-amz-json-1.1' -d '{}' http://localhost/
+}
+
 # ---- signed, decoded, dimensions ----
 ok "endpoint starts" start_endpoint good
-cw_conf "$T/good.conf" "$EP_PORT" "namespace = ECS/ContainerInsights"
+cw_conf "$T/good.conf" "$EP_PORT" "namespace = ECS/ContainerInsights
+metrics = both"
 ok "berthd starts with the cloudwatch sink" start_berthd "$T/good.conf"
 ok "the sink started" log_has "event=cloudwatch.start plugin=cw endpoint=http://127.0.0.1:$EP_PORT/ region=eu-west-1"
 ok "two exports reach the endpoint" wait_for 30 recs_ge "$T/good.rec" True 2
@@ -86,6 +95,29 @@ ok "the agent's own series arrive with ClusterName = the agent's cluster" \
     recs_ge "$T/good.rec" 'any(m["name"] == "berth_build_info" and m["dimensions"].get("ClusterName") == "test" for m in r["metrics"])' 1
 ok "the sink reports its own sends, and they arrive too" \
     wait_for 30 recs_ge "$T/good.rec" 'any(m["name"] == "berth_cloudwatch_sent_batches_total" and m["value"] >= 1 for m in r["metrics"])' 1
+ok "Container Insights' cluster figures arrive with ClusterName alone" \
+    recs_ge "$T/good.rec" 'any(m["name"] == "TaskCount" and m["dimensions"] == {"ClusterName": "test"} and m["value"] == 0 for m in r["metrics"])' 1
+# Counters go as increments: the sink's own sent-batches counter, summed
+# over every request, cannot exceed the requests accepted (running totals
+# would sum to 1 + 2 + 3 + ...).
+ok "four exports arrive" wait_for 30 recs_ge "$T/good.rec" True 4
+sent_sum() {
+    python3 - "$T/good.rec" <<'PY'
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+vals = [m["value"] for r in rs for m in r["metrics"] if m["name"] == "berth_cloudwatch_sent_batches_total"]
+print("%d %d %d" % (len(vals), sum(vals), len(rs)))
+PY
+}
+read -r n_sent sum_sent n_req <<<"$(sent_sum)"
+ok "counters are sent as increments ($n_sent data summing to $sum_sent, $n_req requests)" \
+    test "$n_sent" -ge 2 -a "$sum_sent" -le "$n_req" -a "$sum_sent" -ge 1
+is "and with unit Count" "$(recs "$T/good.rec" 'any(m["name"] == "berth_cloudwatch_sent_batches_total" and m["unit"] != "Count" for m in r["metrics"])')" 0
+# A histogram goes as Values and Counts: the API's latency after requests.
+for i in 1 2 3 4 5; do api ListClusters >/dev/null; done
+hist_ok='any(m["name"] == "berth_api_request_duration_seconds" and m["unit"] == "Seconds" and m["values"] and sum(m["counts"]) >= 1 and m["dimensions"].get("action") == "ListClusters" for m in r["metrics"])'
+ok "the API's latency histogram arrives as Values and Counts, unit Seconds" \
+    wait_for 30 recs_ge "$T/good.rec" "$hist_ok" 1
 # The endpoint's check can fail: a request signed with another key is refused.
 code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/x-www-form-urlencoded' \
     -H "X-Amz-Date: $(date -u +%Y%m%dT%H%M%SZ)" \
@@ -131,11 +163,6 @@ cw_conf "$T/hang.conf" "$EP_PORT" "queue-limit = 2
 request-timeout = 60s"
 ok "berthd starts" start_berthd "$T/hang.conf"
 ok "a request is hanging" wait_for 30 recs_ge "$T/hang.rec" 'r["status"] == "hang"' 1
-api() {
-    curl -s --max-time 10 --unix-socket "$T/api.sock" \
-        -H "X-Amz-Target: AmazonEC2ContainerServiceV20141113.$1" \
-        -H 'Content-Type: application/x-amz-json-1.1' -d '{}' http://localhost/
-}
 like "the API answers while the request hangs" "$(api ListClusters)" '"clusterArns"'
 ok "the queue overflows: the oldest waiting batch is dropped, logged" \
     wait_log 30 'event=cloudwatch.batch.dropped plugin=cw reason=overflow '
@@ -185,18 +212,21 @@ write_conf "$T/emf.conf" <<EOF2
 file = cloudwatch.so
 mode = emf
 namespace = ECS/ContainerInsights
+metrics = both
 emf-target = file:$T/emf.file
 
 [plugin emf-udp]
 file = cloudwatch.so
 mode = emf
 namespace = Berth/Test
+metrics = series
 emf-target = udp:127.0.0.1:$udp_port
 
 [plugin emf-tcp]
 file = cloudwatch.so
 mode = emf
 namespace = Berth/Test
+metrics = series
 emf-target = tcp:127.0.0.1:$tcp_port
 EOF2
 ok "berthd starts with three EMF sinks" start_berthd "$T/emf.conf"
@@ -206,6 +236,9 @@ ok "berthd starts with three EMF sinks" start_berthd "$T/emf.conf"
 emf_check() {
     python3 - "$1" "$2" <<'PY'
 import json, math, sys
+import botocore.session
+units = (botocore.session.get_session().get_service_model("cloudwatch")
+         .shape_for("StandardUnit").enum)
 n = 0
 for i, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
     where = "%s:%d" % (sys.argv[1], i)
@@ -229,7 +262,7 @@ for i, line in enumerate(open(sys.argv[1], encoding="utf-8"), 1):
             assert set(m) <= {"Name", "Unit", "StorageResolution"}, where
             v = o[m["Name"]]
             assert isinstance(v, (int, float)) and math.isfinite(v), where + ": value of " + m["Name"]
-            assert m["Unit"] in ("None", "Count"), where + ": Unit"
+            assert m["Unit"] in units, where + ": Unit " + m["Unit"]
     assert "ClusterName" in dirs[0]["Dimensions"][0] and o["ClusterName"] == "test", where + ": ClusterName"
     n += 1
 print(n)
@@ -243,6 +276,17 @@ for t in file udp tcp; do
         wait_for 30 emf_ge "$T/emf.$t" "$ns" 5 || diag "$(emf_check "$T/emf.$t" "$ns" 2>&1 | tail -3)"
     ok "$t: the agent's build_info is among them" grep -q '"berth_build_info":1' "$T/emf.$t"
 done
+# Series that share dimensions share an event: the agent's own figures
+# labelled only by cluster come as one event, not one per series.
+most_metrics() {
+    python3 -c 'import json,sys; print(max(len(json.loads(l)["_aws"]["CloudWatchMetrics"][0]["Metrics"]) for l in open(sys.argv[1])))' "$1"
+}
+many_in_one() { [ "$(most_metrics "$T/emf.udp")" -ge 3 ]; }
+ok "EMF: one event carries the series that share dimensions" wait_for 30 many_in_one
+ok "EMF file (metrics = both): Container Insights' cluster event too" \
+    grep -q '"Type":"Cluster".*"TaskCount":0' "$T/emf.file"
+ok "EMF: a histogram goes as NAME_count and NAME_sum" \
+    wait_for 30 grep -q '"berth_reconcile_duration_seconds_count":[1-9]' "$T/emf.udp"
 # The checker can fail: a line without _aws is refused.
 printf '{"x":1}\n' >"$T/bad.emf"
 emf_refuses() { ! emf_check "$@" >/dev/null 2>&1; }

@@ -72,12 +72,22 @@ def decode(body, op_model):
     if one.get("Action") != "PutMetricData" or one.get("Version") != "2010-08-01":
         return None, [], "Action/Version: %r %r" % (one.get("Action"), one.get("Version"))
     ns = one.get("Namespace")
+    units = op_model.input_shape.members["MetricData"].member.members["Unit"].enum
     metrics, data = [], []
     i = 1
     while "MetricData.member.%d.MetricName" % i in one:
         p = "MetricData.member.%d." % i
-        value = float(one[p + "Value"])
-        if not math.isfinite(value):
+        values, counts, k = [], [], 1
+        while p + "Values.member.%d" % k in one:
+            values.append(float(one[p + "Values.member.%d" % k]))
+            counts.append(float(one[p + "Counts.member.%d" % k]))
+            k += 1
+        if values and p + "Value" in one:
+            return ns, [], "member %d has both Value and Values" % i
+        if len(values) > 150:
+            return ns, [], "more than 150 Values in member %d" % i
+        value = float(one[p + "Value"]) if not values else None
+        if not all(math.isfinite(v) for v in ([value] if value is not None else values + counts)):
             return ns, [], "non-finite value in member %d" % i
         dims, j = {}, 1
         dlist = []
@@ -90,19 +100,29 @@ def decode(body, op_model):
         if len(dlist) > 30:
             return ns, [], "more than 30 dimensions in member %d" % i
         ts = one[p + "Timestamp"]
+        unit = one.get(p + "Unit")
+        if unit not in units:
+            return ns, [], "member %d: Unit %r is not a CloudWatch unit" % (i, unit)
         metrics.append({"name": one[p + "MetricName"], "value": value,
-                        "unit": one.get(p + "Unit"), "timestamp": ts,
+                        "values": values, "counts": counts,
+                        "unit": unit, "timestamp": ts,
                         "dimensions": dims})
-        data.append({"MetricName": one[p + "MetricName"], "Value": value,
-                     "Unit": one.get(p + "Unit"), "Dimensions": dlist,
-                     "Timestamp": datetime.datetime.strptime(
-                         ts, "%Y-%m-%dT%H:%M:%S.%fZ")})
+        datum = {"MetricName": one[p + "MetricName"],
+                 "Unit": unit, "Dimensions": dlist,
+                 "Timestamp": datetime.datetime.strptime(
+                     ts, "%Y-%m-%dT%H:%M:%S.%fZ")}
+        if values:
+            datum["Values"], datum["Counts"] = values, counts
+        else:
+            datum["Value"] = value
+        data.append(datum)
         i += 1
     known = {"Action", "Version", "Namespace"}
     for k in one:
         if k not in known and not k.startswith("MetricData.member."):
             return ns, metrics, "unknown parameter " + k
-    expected = sum(4 + 2 * len(m["dimensions"]) for m in metrics) + 2
+    expected = sum(4 + 2 * len(m["dimensions"]) + max(0, 2 * len(m["values"]) - 1)
+                   for m in metrics) + 2
     if len(one) != expected + (1 if ns is not None else 0):
         return ns, metrics, "members not numbered 1..N without gaps"
     if len(metrics) > 1000:

@@ -235,7 +235,8 @@ test_counter_deltas(void)
     cw_series_samples(d, "c", m, 1, 4000, &rs);
     cw_delta_sweep(d);
     ok(cw_delta_size(d) == 1, "a series missing from an export is forgotten");
-    ok(rs.n == 1 && rs.r[0].n == 1, "and starts again from a baseline when it returns");
+    ok(rs.n == 2 && rs.r[1].n == 1 && rs.r[1].v[0].value == 130,
+       "a counter born since the previous export sends all it counted (130)");
     cw_records_free(&rs);
     cw_delta_free(d);
 }
@@ -253,6 +254,7 @@ test_histograms(void)
     struct cw_records rs = {0};
 
     cw_series_histograms(d, "c", &h, 1, 1000, 1, &rs);
+    cw_delta_sweep(d);
     ok(rs.n == 0, "first export: a histogram's baseline only");
     cum[0] = 12; /* +10 in (0, 0.1] */
     cum[1] = 15; /* +0 in (0.1, 0.5] */
@@ -260,6 +262,7 @@ test_histograms(void)
     h.count = 23;/* +2 over 1 */
     h.sum = 9;
     cw_series_histograms(d, "c", &h, 1, 2000, 1, &rs);
+    cw_delta_sweep(d);
     const struct cw_value *v = rs.n && rs.r[0].n ? &rs.r[0].v[0] : NULL;
     ok(v && v->n_values == 3, "one datum of three values: the buckets that grew");
     ok(v && v->values[0] == 0.05 && v->counts[0] == 10 && v->values[1] == 0.75 &&
@@ -283,6 +286,16 @@ test_histograms(void)
 
     cw_series_histograms(d, "c", &h, 1, 3000, 1, &rs);
     ok(rs.n == 0, "nothing observed since: nothing sent");
+
+    struct berth_label l2 = {"action", "StopTask"};
+    struct berth_histogram both[2] = {h, h};
+    both[1].labels = &l2;
+    cw_series_histograms(d, "c", both, 2, 3500, 1, &rs);
+    cw_delta_sweep(d);
+    ok(rs.n == 1 && rs.r[0].n == 1 && rs.r[0].v[0].n_values == 4 &&
+       strcmp(rs.r[0].dims[1].value, "StopTask") == 0,
+       "a histogram born since the previous export sends all it observed");
+    cw_records_free(&rs);
 
     h.count = 25;
     h.sum = 10;
