@@ -294,4 +294,17 @@ ok "the EMF checker refuses a line without _aws" emf_refuses "$T/bad.emf" x
 stop_berthd
 is "clean exit" "$BERTHD_STATUS" 0
 
+# ---- a wrong choice is named, with where it was made ----
+write_conf "$T/badmetrics.conf" <<EOF2
+[plugin cw]
+file = cloudwatch.so
+mode = emf
+emf-target = file:$T/never.emf
+metrics = everything
+EOF2
+out=$("$BERTHD" --foreground --config "$T/badmetrics.conf" 2>&1)
+is "metrics = everything: berthd refuses to start (exit 1)" "$?" 1
+like "and names the option, the choices and the value, with the plugin's section" "$out" \
+    "badmetrics.conf:[0-9]*: \[plugin cw\] init failed: metrics: expected container-insights, series or both, got \"everything\""
+
 done_testing
