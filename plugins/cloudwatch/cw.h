@@ -112,6 +112,8 @@ void cw_delta_free(struct cw_delta *d);
  * time (or when n changed). */
 int cw_delta_step(struct cw_delta *d, const char *key, const double *cur, size_t n,
                   double *prev);
+/* The n values stored under key (marked seen), or NULL. */
+const double *cw_delta_get(struct cw_delta *d, const char *key, size_t n);
 /* Forgets the keys not stepped since the previous sweep (series gone). */
 void cw_delta_sweep(struct cw_delta *d);
 /* Sweeps so far: 0 during the first export. */
@@ -148,8 +150,9 @@ void cw_series_histograms(struct cw_delta *d, const char *cluster,
  * (Bytes since the previous export), TaskCount; per service also
  * RunningTaskCount, PendingTaskCount, DesiredTaskCount; per cluster
  * ServiceCount.  Rates come from two stats readings of every container
- * (container_last_seen); a group publishes a figure only when all its
- * tasks have it, so a sum is never partial. */
+ * (container_last_seen); an export that finds no new reading repeats the
+ * last rates (and 0 bytes of storage).  A group publishes a figure only
+ * when all its tasks have it, so a sum is never partial. */
 void cw_insights(struct cw_delta *d, const char *cluster, const struct berth_metric *m,
                  size_t n, uint64_t now_ms, struct cw_records *out);
 

@@ -73,17 +73,36 @@ grow(struct cw_delta *d)
     d->nb = nb;
 }
 
+static struct entry *
+find(struct cw_delta *d, const char *key, uint64_t h, struct entry ***where)
+{
+    struct entry **pp = &d->b[h & (d->nb - 1)], *e;
+    for (e = *pp; e; pp = &e->next, e = e->next)
+        if (e->hash == h && strcmp(e->key, key) == 0)
+            break;
+    if (where)
+        *where = pp;
+    return e;
+}
+
+const double *
+cw_delta_get(struct cw_delta *d, const char *key, size_t n)
+{
+    struct entry *e = find(d, key, fnv1a(key), NULL);
+    if (!e || e->n != n)
+        return NULL;
+    e->seen = 1;
+    return e->v;
+}
+
 int
 cw_delta_step(struct cw_delta *d, const char *key, const double *cur, size_t n,
               double *prev)
 {
     uint64_t h = fnv1a(key);
-    struct entry **pp = &d->b[h & (d->nb - 1)], *e;
+    struct entry **pp, *e = find(d, key, h, &pp);
     int had;
 
-    for (e = *pp; e; pp = &e->next, e = e->next)
-        if (e->hash == h && strcmp(e->key, key) == 0)
-            break;
     if (e && e->n != n) { /* the series changed shape: start again */
         *pp = e->next;
         free(e->key);

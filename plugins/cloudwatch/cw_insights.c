@@ -236,13 +236,29 @@ containers_to_tasks(struct cw_delta *d, struct vec *cs, struct vec *ts)
         if (!c[i].have_ws)
             t->mem_ok = 0;
         t->mem += c[i].ws;
-        if (!had || dt <= 0) {
+        /* Rates kept for exports that find no new reading. */
+        snprintf(key, sizeof(key), "rate\x1f%s", c[i].id);
+        if (had && dt <= 0) {
+            const double *r = cw_delta_get(d, key, 3);
+            if (!r) {
+                t->rates_ok = 0;
+                continue;
+            }
+            t->cpu += r[0];
+            t->rx += r[1];
+            t->tx += r[2];
+            continue; /* and nothing read or written since */
+        }
+        if (!had) {
             t->rates_ok = 0;
             continue;
         }
-        t->cpu += (c[i].c[C_CPU] - prev[C_CPU]) / dt * 1024.0;
-        t->rx += (c[i].c[C_RX] - prev[C_RX]) / dt;
-        t->tx += (c[i].c[C_TX] - prev[C_TX]) / dt;
+        double r[3] = {(c[i].c[C_CPU] - prev[C_CPU]) / dt * 1024.0,
+                       (c[i].c[C_RX] - prev[C_RX]) / dt, (c[i].c[C_TX] - prev[C_TX]) / dt};
+        cw_delta_step(d, key, r, 3, NULL);
+        t->cpu += r[0];
+        t->rx += r[1];
+        t->tx += r[2];
         t->rd += c[i].c[C_RD] - prev[C_RD];
         t->wr += c[i].c[C_WR] - prev[C_WR];
     }

@@ -426,6 +426,19 @@ test_insights(void)
        "StorageReadBytes: what was read since the previous reading (8192)");
     cw_records_free(&rs);
 
+    /* An export before the next stats reading: the same rates again, and
+     * nothing read since. */
+    cw_insights(d, "prod", m, n, 2500, &rs);
+    cw_delta_sweep(d);
+    svc = NULL;
+    for (size_t i = 0; i < rs.n; i++)
+        if (strcmp(rs.r[i].type, "Service") == 0)
+            svc = &rs.r[i];
+    ok(svc && VAL(svc, "CpuUtilized") && VAL(svc, "CpuUtilized")->value == 768 &&
+       VAL(svc, "StorageReadBytes") && VAL(svc, "StorageReadBytes")->value == 0,
+       "no new reading since: the last rates again (768), 0 bytes read");
+    cw_records_free(&rs);
+
     /* c2's counters went back (restarted in place): no rate for the service
      * this time, rather than a partial sum. */
     m[0].value = 120, m[1].value = 16;
