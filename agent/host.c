@@ -128,6 +128,8 @@ api_agent_value(berth_ctx *ctx, const char *key)
         return NULL;
     if (strcmp(key, "version") == 0)
         return PACKAGE_VERSION;
+    if (strcmp(key, "instance") == 0)
+        return ctx_name(ctx);
     if (!c)
         return NULL;
     if (strcmp(key, "cluster") == 0)

@@ -267,8 +267,10 @@ struct berth_host {
                 ...) BERTH_PRINTF(3, 4);
 
     /* Agent-wide values: "cluster", "region", "account-id", "state-dir",
-     * "plugin-dir", "version".  NULL for an unknown key.  Valid until the
-     * next reload. */
+     * "plugin-dir", "version"; and "instance", the name of this plugin's
+     * [plugin NAME] section (several instances of one plugin label their
+     * own series with it).  NULL for an unknown key.  Valid until the next
+     * reload. */
     const char *(*agent_value)(berth_ctx *ctx, const char *key);
 
     /* Monotonic time of the host loop, in milliseconds. */

@@ -94,7 +94,7 @@ struct cw {
     struct cw_delta *d_insights, *d_series, *d_histo;
     struct cw_records pending;     /* this export's, until its end */
     struct cw_emf_out *out; /* emf mode */
-    char *url, *host_hdr, *path, *region, *cluster;
+    char *url, *host_hdr, *path, *region, *cluster, *instance;
     struct cw_creds creds;
     struct cw_queue q;
     berth_http *inflight;
@@ -250,6 +250,8 @@ cw_init(berth_ctx *ctx, const struct berth_host *host, const void *config, void 
     cw->d_histo = cw_delta_new();
     v = host->agent_value(ctx, "cluster");
     cw->cluster = xstrdup(v ? v : "default");
+    v = host->agent_value(ctx, "instance");
+    cw->instance = xstrdup(v ? v : "cloudwatch");
     if (cw->emf) {
         if (!(cw->out = cw_emf_out_new(host, ctx, c->emf_target, err, errlen)))
             goto fail;
@@ -301,9 +303,10 @@ static void
 emit(struct cw *cw, const char *name, const char *help, enum berth_metric_type t,
      double v, const char *lname, const char *lvalue)
 {
-    struct berth_label l = {lname, lvalue};
+    /* plugin: the instance, so that two sinks' counters stay apart. */
+    struct berth_label l[2] = {{"plugin", cw->instance}, {lname, lvalue}};
     struct berth_metric m = {.name = name, .help = help, .type = t, .value = v,
-                             .labels = lname ? &l : NULL, .n_labels = lname ? 1 : 0};
+                             .labels = l, .n_labels = lname ? 2 : 1};
     cw->host->metric(cw->ctx, &m);
 }
 
@@ -607,6 +610,7 @@ cw_destroy(void *state)
     free(cw->path);
     free(cw->region);
     free(cw->cluster);
+    free(cw->instance);
     free(cw);
 }
 

@@ -283,6 +283,12 @@ most_metrics() {
 }
 many_in_one() { [ "$(most_metrics "$T/emf.udp")" -ge 3 ]; }
 ok "EMF: one event carries the series that share dimensions" wait_for 30 many_in_one
+two_sinks() {
+    grep -q '"plugin":"emf-udp".*"berth_cloudwatch_emf_lines_total"' "$T/emf.file" &&
+        grep -q '"plugin":"emf-tcp".*"berth_cloudwatch_emf_lines_total"' "$T/emf.file"
+}
+ok "each sink's own counters carry its instance (plugin label), so they stay apart" \
+    wait_for 30 two_sinks
 ok "EMF file (metrics = both): Container Insights' cluster event too" \
     grep -q '"Type":"Cluster".*"TaskCount":0' "$T/emf.file"
 ok "EMF: a histogram goes as NAME_count and NAME_sum" \
