@@ -386,8 +386,22 @@ service_figures(struct collect *c, struct svc_sum *sums, size_t n_sums)
 }
 
 static void
+plugin_error(void *arg, const char *plugin, const char *operation, const char *code,
+             uint64_t count)
+{
+    struct collect *c = arg;
+    const struct berth_label l[] = {
+        {"plugin", plugin}, {"operation", operation}, {"code", code}};
+    put(c->emit, c->arg, "berth_plugin_errors_total",
+        "Runtime plugin operations that failed, by plugin, operation and code "
+        "(REFUSED: the plugin would not begin it).", BERTH_METRIC_COUNTER,
+        (double)count, l, 3);
+}
+
+static void
 own_figures(struct collect *c)
 {
+    runtime_errors(tasks_runtime(c->tasks), plugin_error, c);
     for (int st = TASK_PROVISIONING; st <= TASK_STOPPED; st++) {
         const struct berth_label l = {"state", task_status_names[st]};
         put(c->emit, c->arg, "berth_tasks", "Known tasks by lastStatus.", BERTH_METRIC_GAUGE,

@@ -24,7 +24,9 @@
  *     (online_cpus x 1024 units); without task memory, against the sum of
  *     its containers' memory limits.  CPU needs two readings, so the first
  *     round records memory only.
- *   - Berth's own: berth_tasks{state}, berth_stats_requests_total{result}.
+ *   - Berth's own: berth_tasks{state}, berth_stats_requests_total{result},
+ *     berth_plugin_errors_total{plugin, operation, code} (the runtime
+ *     plugin's failed answers and refusals).
  *     Further data planes (proxy, DNS) record their own series with
  *     host_metric under berth_lb_ / berth_dns_; nothing here needs to change.
  *   - A container that no longer runs in a RUNNING task has its series

@@ -12,9 +12,22 @@
 
 enum op_kind { OP_ID, OP_DONE, OP_INFO, OP_LIST, OP_STATS };
 
+/* The operations, for berth_plugin_errors_total's operation label. */
+enum op_name {
+    N_SANDBOX_CREATE, N_SANDBOX_REMOVE, N_CREATE, N_START, N_STOP, N_REMOVE,
+    N_INSPECT, N_LIST, N_STATS, N_OPS
+};
+static const char *const op_names[N_OPS] = {
+    "sandbox_create", "sandbox_remove", "create", "start", "stop", "remove",
+    "inspect", "list", "stats",
+};
+/* Codes 1..5 as answered, and 0 for a refusal (the call returned -1). */
+#define N_CODES 6
+
 struct op {
     struct runtime *rt;
     enum op_kind kind;
+    enum op_name name;
     union {
         berth_rt_id_cb id;
         berth_rt_done_cb done;
@@ -36,6 +49,7 @@ struct runtime {
     struct op *ops_head; /* operations the plugin has not answered */
     unsigned pending;    /* of those, the ones whose caller still waits */
     char unavailable[300];
+    uint64_t errors[N_OPS][N_CODES]; /* the plugin's failed answers */
 };
 
 const char *runtime_code_name(enum berth_rt_code c)
@@ -189,10 +203,33 @@ unsigned runtime_pending(const struct runtime *rt)
 
 /* ---- trampolines: the plugin's answer, to the caller unless it had one */
 
-static struct op *take(void *arg)
+static void count(struct op *o, enum berth_rt_code code)
+{
+    if (code != BERTH_RT_OK && (unsigned)code < N_CODES)
+        o->rt->errors[o->name][code]++;
+    else if (code != BERTH_RT_OK)
+        o->rt->errors[o->name][BERTH_RT_FAILED]++;
+}
+
+void runtime_errors(const struct runtime *rt, runtime_errors_cb cb, void *arg)
+{
+    if (!rt || !rt->p)
+        return;
+    for (int n = 0; n < N_OPS; n++)
+        for (int c = 0; c < N_CODES; c++)
+            if (rt->errors[n][c])
+                cb(arg, rt->p->instance, op_names[n],
+                   c ? runtime_code_name((enum berth_rt_code)c) : "REFUSED",
+                   rt->errors[n][c]);
+}
+
+/* The plugin's answer: counted, then given to the caller unless it had one. */
+static struct op *take(void *arg, enum berth_rt_code code)
 {
     struct op *o = arg;
     bool answered = o->answered;
+
+    count(o, code);
 
     unlink_op(o);
     if (answered) {
@@ -204,7 +241,7 @@ static struct op *take(void *arg)
 
 static void tr_id(void *arg, enum berth_rt_code code, const char *id, const char *msg)
 {
-    struct op *o = take(arg);
+    struct op *o = take(arg, code);
     if (o) {
         o->cb.id(o->arg, code, id, msg);
         free(o);
@@ -213,7 +250,7 @@ static void tr_id(void *arg, enum berth_rt_code code, const char *id, const char
 
 static void tr_done(void *arg, enum berth_rt_code code, const char *msg)
 {
-    struct op *o = take(arg);
+    struct op *o = take(arg, code);
     if (o) {
         o->cb.done(o->arg, code, msg);
         free(o);
@@ -223,7 +260,7 @@ static void tr_done(void *arg, enum berth_rt_code code, const char *msg)
 static void tr_info(void *arg, enum berth_rt_code code,
                     const struct berth_container_info *info, const char *msg)
 {
-    struct op *o = take(arg);
+    struct op *o = take(arg, code);
     if (o) {
         o->cb.info(o->arg, code, info, msg);
         free(o);
@@ -233,7 +270,7 @@ static void tr_info(void *arg, enum berth_rt_code code,
 static void tr_list(void *arg, enum berth_rt_code code,
                     const struct berth_container_info *v, size_t n, const char *msg)
 {
-    struct op *o = take(arg);
+    struct op *o = take(arg, code);
     if (o) {
         o->cb.list(o->arg, code, v, n, msg);
         free(o);
@@ -243,14 +280,15 @@ static void tr_list(void *arg, enum berth_rt_code code,
 static void tr_stats(void *arg, enum berth_rt_code code,
                      const struct berth_container_stats *s, const char *msg)
 {
-    struct op *o = take(arg);
+    struct op *o = take(arg, code);
     if (o) {
         o->cb.stats(o->arg, code, s, msg);
         free(o);
     }
 }
 
-static struct op *new_op(struct runtime *rt, enum op_kind kind, void *arg)
+static struct op *new_op(struct runtime *rt, enum op_kind kind, enum op_name name,
+                         void *arg)
 {
     struct op *o;
 
@@ -261,6 +299,7 @@ static struct op *new_op(struct runtime *rt, enum op_kind kind, void *arg)
         return NULL;
     o->rt = rt;
     o->kind = kind;
+    o->name = name;
     o->arg = arg;
     o->next = rt->ops_head;
     if (o->next)
@@ -273,14 +312,15 @@ static struct op *new_op(struct runtime *rt, enum op_kind kind, void *arg)
 /* The plugin refused: no callback will come. */
 static int refused(struct op *o)
 {
+    o->rt->errors[o->name][0]++;
     unlink_op(o);
     free(o);
     return -1;
 }
 
-#define CALL(kind_, field, setcb, expr)                                      \
+#define CALL(kind_, name_, field, setcb, expr)                               \
     do {                                                                     \
-        struct op *o = new_op(rt, kind_, arg);                               \
+        struct op *o = new_op(rt, kind_, name_, arg);                        \
         if (!o)                                                              \
             return -1;                                                       \
         o->cb.field = setcb;                                                 \
@@ -292,53 +332,57 @@ static int refused(struct op *o)
 int runtime_sandbox_create(struct runtime *rt, const char *spec, berth_rt_id_cb cb,
                            void *arg)
 {
-    CALL(OP_ID, id, cb, rt->ops->sandbox_create(rt->p->state, spec, tr_id, o));
+    CALL(OP_ID, N_SANDBOX_CREATE, id, cb,
+         rt->ops->sandbox_create(rt->p->state, spec, tr_id, o));
 }
 
 int runtime_sandbox_remove(struct runtime *rt, const char *id, uint32_t timeout_s,
                            berth_rt_done_cb cb, void *arg)
 {
-    CALL(OP_DONE, done, cb,
+    CALL(OP_DONE, N_SANDBOX_REMOVE, done, cb,
          rt->ops->sandbox_remove(rt->p->state, id, timeout_s, tr_done, o));
 }
 
 int runtime_create(struct runtime *rt, const char *spec, berth_rt_id_cb cb,
                    void *arg)
 {
-    CALL(OP_ID, id, cb, rt->ops->create(rt->p->state, spec, tr_id, o));
+    CALL(OP_ID, N_CREATE, id, cb, rt->ops->create(rt->p->state, spec, tr_id, o));
 }
 
 int runtime_start(struct runtime *rt, const char *id, berth_rt_done_cb cb,
                   void *arg)
 {
-    CALL(OP_DONE, done, cb, rt->ops->start(rt->p->state, id, tr_done, o));
+    CALL(OP_DONE, N_START, done, cb, rt->ops->start(rt->p->state, id, tr_done, o));
 }
 
 int runtime_stop(struct runtime *rt, const char *id, uint32_t timeout_s,
                  berth_rt_done_cb cb, void *arg)
 {
-    CALL(OP_DONE, done, cb, rt->ops->stop(rt->p->state, id, timeout_s, tr_done, o));
+    CALL(OP_DONE, N_STOP, done, cb,
+         rt->ops->stop(rt->p->state, id, timeout_s, tr_done, o));
 }
 
 int runtime_remove(struct runtime *rt, const char *id, berth_rt_done_cb cb,
                    void *arg)
 {
-    CALL(OP_DONE, done, cb, rt->ops->remove(rt->p->state, id, tr_done, o));
+    CALL(OP_DONE, N_REMOVE, done, cb, rt->ops->remove(rt->p->state, id, tr_done, o));
 }
 
 int runtime_inspect(struct runtime *rt, const char *id, berth_rt_info_cb cb,
                     void *arg)
 {
-    CALL(OP_INFO, info, cb, rt->ops->inspect(rt->p->state, id, tr_info, o));
+    CALL(OP_INFO, N_INSPECT, info, cb,
+         rt->ops->inspect(rt->p->state, id, tr_info, o));
 }
 
 int runtime_list(struct runtime *rt, berth_rt_list_cb cb, void *arg)
 {
-    CALL(OP_LIST, list, cb, rt->ops->list(rt->p->state, rt->label, tr_list, o));
+    CALL(OP_LIST, N_LIST, list, cb, rt->ops->list(rt->p->state, rt->label, tr_list, o));
 }
 
 int runtime_stats(struct runtime *rt, const char *id, berth_rt_stats_cb cb,
                   void *arg)
 {
-    CALL(OP_STATS, stats, cb, rt->ops->stats(rt->p->state, id, tr_stats, o));
+    CALL(OP_STATS, N_STATS, stats, cb,
+         rt->ops->stats(rt->p->state, id, tr_stats, o));
 }

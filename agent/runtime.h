@@ -48,6 +48,14 @@ const char *runtime_host_address(const struct runtime *rt, const char *mode);
 /* The message for an operation refused because nothing is attached. */
 const char *runtime_unavailable(const struct runtime *rt);
 
+/* The plugin's failed operations so far: for each operation and code
+ * counted (code "REFUSED": the plugin would not even begin), cb(arg,
+ * plugin instance, operation, code, count).  Nothing when no plugin is
+ * attached. */
+typedef void (*runtime_errors_cb)(void *arg, const char *plugin, const char *operation,
+                                  const char *code, uint64_t count);
+void runtime_errors(const struct runtime *rt, runtime_errors_cb cb, void *arg);
+
 /* Drops the answers of pending operations whose arg is arg. */
 void runtime_forget(struct runtime *rt, void *arg);
 /* How many operations wait for an answer. */

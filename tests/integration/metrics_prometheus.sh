@@ -181,6 +181,20 @@ ok "once the task stops, its container series are dropped" wait_for 120 gone
 task_gone() { p=$(scrape) && ! printf "%s" "$p" | grep -q "^ecs_task_cpu_utilization_percent{[^}]*task=\"$TASK\""; }
 ok "and its ecs_task_* series" task_gone
 
+# --- a runtime plugin's failures are counted: a task whose image the
+#     engine does not have.
+cat >"$T/noimg.json" <<'EOF2'
+{"family": "noimg", "memory": "32",
+ "containerDefinitions": [{"name": "app", "image": "berth-test/not-here:1"}]}
+EOF2
+ecs register-task-definition --cli-input-json "file://$T/noimg.json" >/dev/null
+ecs run-task --task-definition noimg >/dev/null
+errs() { scrape | grep -E '^berth_plugin_errors_total\{plugin="docker",operation="[a-z_]+",code="[A-Z_]+"\} [1-9]'; }
+ok "the failed operation shows in berth_plugin_errors_total{plugin, operation, code}" \
+    wait_for 120 errs
+diag "$(errs | head -3)"
+ok "with HELP and TYPE counter" eval 'scrape | grep -q "^# TYPE berth_plugin_errors_total counter"'
+
 ok "berthd stops" stop_berthd
 is "exit status 0" "$BERTHD_STATUS" 0
 done_testing
