@@ -4,6 +4,9 @@
 # Tasks are low-memory busybox sleeps started in batches of 5, each batch
 # running before the next is asked for: a loaded dockerd fails when asked
 # for 50 containers at once.
+# With CLOUDWATCH=1 the agent also runs two cloudwatch sinks with metrics =
+# both (Container Insights and every series): PutMetricData to
+# tests/lib/cw_endpoint.py on loopback, and EMF lines to a file.
 # Not a test (it asserts nothing): run from a build dir as
 #   top_srcdir=SRC top_builddir=. bash SRC/bench/metrics_cpu50.sh
 . "$top_srcdir/tests/lib/functions.sh"
@@ -13,6 +16,27 @@ build_busybox_image docker berth-test/busybox:1 || exit 1
 SOCK=$(engine_sock docker)
 PPORT=$(free_port)
 CLUSTER=cpu50-$$
+CW_CONF=
+if [ "${CLOUDWATCH:-0}" = 1 ]; then
+    printf '[cw]\naws_access_key_id = AKIDBENCH\naws_secret_access_key = bench/key\n' >"$T/cwcreds"
+    start_bg endpoint python3 "$top_srcdir/tests/lib/cw_endpoint.py" --credentials "$T/cwcreds" \
+        --profile cw --region eu-west-1 --record /dev/null --port-file "$T/ep.port"
+    wait_for 60 test -s "$T/ep.port" || { echo "the endpoint did not start"; exit 1; }
+    CW_CONF="[plugin cw]
+file = cloudwatch.so
+metrics = both
+endpoint = http://127.0.0.1:$(cat "$T/ep.port")/
+region = eu-west-1
+credentials-file = $T/cwcreds
+profile = cw
+
+[plugin emf]
+file = cloudwatch.so
+mode = emf
+metrics = both
+emf-target = file:$T/emf.out"
+    echo "with the cloudwatch sinks (PutMetricData and EMF, metrics = both)"
+fi
 conf() {
 write_conf "$T/berth.conf" <<EOF2
 [tasks]
@@ -23,6 +47,8 @@ socket = $SOCK
 
 [plugin prometheus]
 port = $PPORT
+
+$CW_CONF
 EOF2
 sed -i "s/^cluster = test$/cluster = $CLUSTER/; s/^metrics-interval = .*/metrics-interval = $1/" "$T/berth.conf"
 }
@@ -64,6 +90,7 @@ measure_off() { # SECONDS: no scrape
 }
 echo "metrics off (interval 1h, no scrape): $(measure_off 30)"
 echo "load: $(cat /proc/loadavg)"
+[ -f "$T/emf.out" ] && echo "EMF events written: $(wc -l <"$T/emf.out")"
 echo "series: $(curl -s "http://127.0.0.1:$PPORT/metrics" | grep -vc '^#') bytes: $(curl -s "http://127.0.0.1:$PPORT/metrics" | wc -c)"
 api ListTasks '{}' | python3 -c 'import json,sys; [print(a) for a in json.load(sys.stdin)["taskArns"]]' | while read -r a; do api StopTask "{\"task\":\"$a\"}" >/dev/null; done
 stop_berthd
