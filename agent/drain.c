@@ -1,8 +1,11 @@
-/* drain.c: drainers and the set of tasks being drained (see drain.h). */
+/* drain.c: the registered drainers (see drain.h). */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "agent/drain.h"
 #include "agent/json_walk.h"
@@ -43,4 +46,26 @@ void drainers_free(struct drainers *d)
     free(d->v);
     d->v = NULL;
     d->n = 0;
+}
+
+int drainers_check_target_groups(const struct drainers *d, const cJSON *lbs, char *err,
+                                 size_t errlen)
+{
+    const cJSON *e;
+    int i = 0;
+    char why[400];
+
+    cJSON_ArrayForEach(e, lbs) {
+        const cJSON *tg = cJSON_GetObjectItemCaseSensitive(e, "targetGroupArn");
+        for (size_t k = 0; cJSON_IsString(tg) && k < d->n; k++) {
+            const struct drainer_ops *ops = d->v[k].ops;
+            if (ops->check_target_group &&
+                ops->check_target_group(d->v[k].arg, tg->valuestring, why, sizeof why) < 0) {
+                snprintf(err, errlen, "loadBalancers[%d].targetGroupArn: %s", i, why);
+                return -1;
+            }
+        }
+        i++;
+    }
+    return 0;
 }

@@ -6,6 +6,8 @@
  *   - drainers_begin() tells every drainer and returns the longest wait
  *     asked (0 with no drainer): the task is stopped after it.
  *   - drainers_gone() tells those that have gone() that the task left.
+ *   - drainers_check_target_groups() asks those that have
+ *     check_target_group() about each loadBalancers entry.
  * Control loop only. */
 #ifndef BERTH_DRAIN_H
 #define BERTH_DRAIN_H
@@ -33,6 +35,11 @@ uint64_t drainers_begin(const struct drainers *d, const struct service *s,
                         const struct task *t);
 void drainers_gone(const struct drainers *d, const struct service *s,
                    const struct task *t);
+/* lbs: a service input's loadBalancers array (NULL: none).  0, or -1 with
+ * err naming the entry ("loadBalancers[1].targetGroupArn: ..."). */
+struct cJSON;
+int drainers_check_target_groups(const struct drainers *d, const struct cJSON *lbs,
+                                 char *err, size_t errlen);
 void drainers_free(struct drainers *d);
 
 #endif

@@ -934,6 +934,12 @@ int services_add_drainer(struct services *m, const struct drainer_ops *ops, void
     return drainers_add(&m->drainers, ops, arg);
 }
 
+int services_check_load_balancers(const struct services *m, const cJSON *lbs, char *err,
+                                  size_t errlen)
+{
+    return drainers_check_target_groups(&m->drainers, lbs, err, errlen);
+}
+
 struct task *services_stop_task(struct services *m, const char *ref, const char *reason)
 {
     struct task *t = tasks_find(m->tasks, ref);

@@ -79,6 +79,10 @@ struct drainer_ops {
     /* t (of service s) is stopping or stopped, whoever asked: forget it.
      * Called once per task.  May be NULL. */
     void (*gone)(void *arg, const struct service *s, const struct task *t);
+    /* May be NULL.  Whether a loadBalancers entry's targetGroupArn (an ARN
+     * or a name) is one this drainer serves: 0, or -1 with err saying why
+     * not.  CreateService and UpdateService refuse such an entry. */
+    int (*check_target_group)(void *arg, const char *ref, char *err, size_t errlen);
 };
 
 struct res;
@@ -103,6 +107,12 @@ struct services *services_new(struct ev_loop *loop, struct store *st,
                               char *err, size_t errlen);
 void services_free(struct services *m);
 int services_add_drainer(struct services *m, const struct drainer_ops *ops, void *arg);
+/* Every drainer's check_target_group over a service input's loadBalancers
+ * (a cJSON array; NULL: nothing to check): 0, or -1 with err naming the
+ * entry ("loadBalancers[1].targetGroupArn: ..."). */
+struct cJSON;
+int services_check_load_balancers(const struct services *m, const struct cJSON *lbs,
+                                  char *err, size_t errlen);
 /* After each step, the running tasks of every service go to reg (see
  * registry.h); NULL stops that.  reg must outlive m or be unset first. */
 struct registry;

@@ -354,6 +354,15 @@ static const char *apply_file(const struct sd_file *f, const struct sd_env *env)
         log_failed(msg);
         return NULL;
     }
+    if (services_check_load_balancers(env->svcs,
+                                      cJSON_GetObjectItemCaseSensitive(f->service,
+                                                                       "loadBalancers"),
+                                      err, sizeof err) < 0) {
+        snprintf(msg, sizeof msg, "%s: service.%s", f->name, err);
+        log_failed(msg);
+        free(td_arn);
+        return NULL;
+    }
     char *digest = digest_of(f->service, td_arn);
     struct svc_input in;
     struct json_errors errs = {0};

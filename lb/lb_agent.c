@@ -42,7 +42,32 @@ static uint64_t drain_begin(void *arg, const struct service *s, const struct tas
     return a->lb ? lb_drain_begin(a->lb, s->name, t->arn) : 0;
 }
 
-static const struct drainer_ops drainer = {.name = "lb", .begin = drain_begin};
+/* CreateService and UpdateService: a target group must be in berth.conf,
+ * as ECS refuses one that does not exist. */
+static int check_target_group(void *arg, const char *ref, char *err, size_t errlen)
+{
+    struct agent *a = arg;
+    const struct lb_conf *lc = lb_conf_of(a->conf);
+    size_t off;
+
+    if (lb_conf_tg_ref(lc, ref))
+        return 0;
+    if (!lc->n_tgs) {
+        snprintf(err, errlen, "target group %s does not exist: %s has no "
+                 "[target-group NAME] section", ref, a->conf->path);
+        return -1;
+    }
+    off = (size_t)snprintf(err, errlen, "target group %s does not exist: the "
+                           "[target-group NAME] sections of %s are ", ref, a->conf->path);
+    for (size_t i = 0; i < lc->n_tgs && off < errlen; i++)
+        off += (size_t)snprintf(err + off, errlen - off, "%s%s", i ? ", " : "",
+                                lc->tgs[i].name);
+    return -1;
+}
+
+static const struct drainer_ops drainer = {
+    .name = "lb", .begin = drain_begin, .check_target_group = check_target_group,
+};
 
 static ev_timer metrics_timer;
 

@@ -140,6 +140,12 @@ static void create_service(struct api_call *c, const cJSON *input)
     }
     if (resolve_taskdef(c, in.task_definition, &td) < 0)
         goto done;
+    if (services_check_load_balancers(x->services,
+                                      cJSON_GetObjectItemCaseSensitive(input, "loadBalancers"),
+                                      err, sizeof err) < 0) {
+        api_fail(c, "InvalidParameterException", "%s", err);
+        goto done;
+    }
     struct service *s = service_new(&in, input, td, x->region, x->account_id,
                                     x->cluster, clock_wall_ms(), err, sizeof err);
     if (!s) {
@@ -173,6 +179,12 @@ static void update_service(struct api_call *c, const cJSON *input)
         goto done;
     if (in.task_definition && resolve_taskdef(c, in.task_definition, &td) < 0)
         goto done;
+    if (services_check_load_balancers(x->services,
+                                      cJSON_GetObjectItemCaseSensitive(input, "loadBalancers"),
+                                      err, sizeof err) < 0) {
+        api_fail(c, "InvalidParameterException", "%s", err);
+        goto done;
+    }
     int r = service_update(s, &in, input, td, clock_wall_ms(), err, sizeof err);
     if (r < 0) {
         api_fail(c, "InvalidParameterException", "%s", err);

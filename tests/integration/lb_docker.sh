@@ -66,6 +66,19 @@ api RegisterTaskDefinition '{"family":"web","containerDefinitions":[{"name":"app
 out=$(api CreateService '{"serviceName":"web","taskDefinition":"web","desiredCount":3,
  "loadBalancers":[{"targetGroupArn":"arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/0123456789abcdef","containerName":"app","containerPort":8080}]}')
 like "CreateService with loadBalancers" "$out" '"serviceName": ?"web"'
+# A target group berth.conf does not have is refused, as ECS refuses one
+# that does not exist, naming the entry and the groups there are.
+out=$(api CreateService '{"serviceName":"stray","taskDefinition":"web","desiredCount":1,
+ "loadBalancers":[{"targetGroupArn":"web","containerName":"app","containerPort":8080},
+                  {"targetGroupArn":"arn:aws:elasticloadbalancing:local:000000000000:targetgroup/nosuch/0123456789abcdef","containerName":"app","containerPort":8080}]}')
+like "CreateService with an unknown target group: InvalidParameterException" "$out" \
+    'InvalidParameterException'
+like "naming the entry, the target group and the sections there are" "$out" \
+    'loadBalancers\[1\]\.targetGroupArn: target group arn:aws:elasticloadbalancing:local:000000000000:targetgroup/nosuch/0123456789abcdef does not exist: the \[target-group NAME\] sections of [^ ]*berth.conf are web'
+unlike "and no service was created" "$(api DescribeServices '{"services":["stray"]}')" '"status": ?"ACTIVE"'
+out=$(api UpdateService '{"service":"web","loadBalancers":[{"targetGroupArn":"nosuch","containerName":"app","containerPort":8080}]}')
+like "UpdateService to an unknown target group is refused too" "$out" \
+    'InvalidParameterException.*loadBalancers\[0\]\.targetGroupArn: target group nosuch does not exist'
 
 ok "3 tasks run" wait_for 900 eval '[ "$(running)" = 3 ]'
 ok "event: targets registered" wait_for 300 events_have 'registered .* targets in (target-group arn:aws:elasticloadbalancing:local:000000000000:targetgroup/web/0123456789abcdef)'

@@ -121,6 +121,14 @@ like "naming the file and the JSON path" "$out" \
 ok "web still runs its 2 tasks of web:2" steady web 2
 is "and is still ACTIVE" "$(svc web 's["status"], s["desiredCount"]')" "ACTIVE 2"
 
+# --- A file naming a target group berth.conf does not have: refused.
+sdfile lbx.json lbx lbx one 1 '"loadBalancers": [{"targetGroupArn": "nosuch", "containerName": "app", "containerPort": 80}]'
+ok "SIGHUP with lbx.json naming an unknown target group" reload
+ok "the error names the file, the entry and the target group" wait_log 30 \
+    'event=services_dir.error error="lbx.json: service.loadBalancers\[0\].targetGroupArn: target group nosuch does not exist: .* has no \[target-group NAME\] section"'
+is "no service lbx" "$(api DescribeServices '{"services":["lbx"]}' | jpath 'len(d["services"])')" 0
+rm "$T/services.d/lbx.json"
+
 # --- The file removed: scaled to zero, INACTIVE.
 rm "$T/services.d/web.json"
 ok "SIGHUP with web.json removed" reload

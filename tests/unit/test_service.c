@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -303,8 +305,20 @@ static void td_gone(void *arg, const struct service *s, const struct task *t)
     ((struct td_state *)arg)->gone++;
 }
 
-static const struct drainer_ops td_ops = {"test", td_begin, td_gone};
-static const struct drainer_ops td_ops_nogone = {"test2", td_begin, NULL};
+static int td_check(void *arg, const char *ref, char *err, size_t errlen)
+{
+    (void)arg;
+    if (strcmp(ref, "web") == 0)
+        return 0;
+    snprintf(err, errlen, "target group %s does not exist", ref);
+    return -1;
+}
+
+static const struct drainer_ops td_ops = {.name = "test", .begin = td_begin,
+                                          .gone = td_gone};
+static const struct drainer_ops td_ops_nogone = {.name = "test2", .begin = td_begin};
+static const struct drainer_ops td_ops_check = {.name = "lb", .begin = td_begin,
+                                                .check_target_group = td_check};
 
 static void test_drain(void)
 {
@@ -321,6 +335,18 @@ static void test_drain(void)
        "every drainer is told; the wait is the longest asked");
     drainers_gone(&d, NULL, NULL);
     ok(a.gone == 1 && b.gone == 1, "gone() reaches the drainers that have it");
+
+    char err[300] = "";
+    cJSON *lbs = cJSON_Parse("[{\"targetGroupArn\":\"web\"},{\"loadBalancerName\":\"x\"},"
+                             "{\"targetGroupArn\":\"nosuch\"}]");
+    ok(drainers_check_target_groups(&d, lbs, err, sizeof err) == 0,
+       "drainers without check_target_group accept any target group");
+    drainers_add(&d, &td_ops_check, &a);
+    ok(drainers_check_target_groups(&d, lbs, err, sizeof err) < 0, "one that checks refuses");
+    is_str(err, "loadBalancers[2].targetGroupArn: target group nosuch does not exist",
+           "naming the entry (its index) and the check's reason");
+    ok(drainers_check_target_groups(&d, NULL, err, sizeof err) == 0, "no loadBalancers: ok");
+    cJSON_Delete(lbs);
     drainers_free(&d);
 }
 
