@@ -151,6 +151,9 @@ perf() {
     [ "${lost:-0}" = 0 ] || echo "bench/dns.sh: $1 lost $lost queries" >&2
     awk '/Queries per second:/ {printf "%d\n", $4}' "$T/dnsperf-$1.txt"
 }
+# size NAME: dnsperf's average response size (bytes): the answers' sizes
+# differ when a server leaves out the SRV targets' A (additional section).
+size() { awk '/Average packet size:/ {print $7}' "$T/dnsperf-$1.txt"; }
 
 printf 'load before: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 berth=$(perf berth "$PB")
@@ -196,7 +199,9 @@ printf 'load after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 printf 'dns bench: berthd with %s services x %s tasks on dockerd; %s A + %s SRV names queried, %ss each, %s cores\n' \
     "$NSVC" "$PER" "$na" "$nsrv" "$SECS" "$CORES"
-printf '  berth    %8s q/s\n  nsd      %8s q/s\n  dnsmasq  %8s q/s\n' "$berth" "$nsd" "$dnsmasq"
+printf '  berth    %8s q/s  (responses %s bytes on average)\n' "$berth" "$(size berth)"
+printf '  nsd      %8s q/s  (responses %s bytes on average)\n' "$nsd" "$(size nsd)"
+printf '  dnsmasq  %8s q/s  (responses %s bytes on average)\n' "$dnsmasq" "$(size dnsmasq)"
 python3 -c "import sys; b,n,d=map(float,sys.argv[1:]); print('  berth/nsd %.2fx (goal >= 1.0)   berth/dnsmasq %.2fx' % (b/n, b/d))" \
     "$berth" "$nsd" "$dnsmasq"
 stop_berthd
