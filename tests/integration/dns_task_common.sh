@@ -33,11 +33,20 @@ else
     eng() { podman "$@"; }
 fi
 
-UP=$(free_port)
-DPORT=$(free_port)
+# other_port PORT...: a free port none of these (free_port's socket is
+# closed at once: two calls may give the same port, and dnsmasq takes TCP
+# as well as UDP).
+other_port() {
+    while :; do
+        p=$(free_port)
+        case " $* " in *" $p "*) ;; *) echo "$p"; return 0 ;; esac
+    done
+}
+UP=$(other_port "$PORT" "$METADATA_PORT")
+DPORT=$(other_port "$PORT" "$METADATA_PORT" "$UP")
 start_bg dnsmasq dnsmasq --no-daemon --port="$UP" --listen-address=127.0.0.1 \
     --bind-interfaces --no-resolv --no-hosts --address=/up.example/192.0.2.44 \
-    --pid-file= --user=root
+    --pid-file= --user=root --log-queries --log-facility=-
 upq() { dig -p "$UP" @127.0.0.1 +time=1 +tries=1 +short A up.example | grep -q 192.0.2.44; }
 ok "the upstream (dnsmasq on 127.0.0.1) answers" wait_for 50 upq
 
@@ -110,7 +119,8 @@ like "nslookup web.prod.local inside the task: the responder answers" "$out" "Se
 like "... with web's task address" "$out" "Address:? *(1: )?$GW\$"
 unlike "... and no error" "$out" "can't resolve|NXDOMAIN|SERVFAIL|REFUSED"
 out=$(eng exec "$C" nslookup up.example 2>&1)
-like "an external name is forwarded through the responder to the upstream" "$out" "192\.0\.2\.44"
+like "an external name is forwarded through the responder to the upstream" "$out" "192\.0\.2\.44" ||
+    diag "$(grep 'event=dns' "$T/berthd.log" | tail -5; tail -5 "$T/dnsmasq.log")"
 
 ecs update-service --service web --desired-count 0 >/dev/null
 ecs stop-task --task "$P" >/dev/null
