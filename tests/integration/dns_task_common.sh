@@ -54,8 +54,13 @@ ok "the upstream (dnsmasq on 127.0.0.1) answers" wait_for 50 upq
 sed -i "s|^\[plugin $ENGINE\]\$|[dns]\nenabled = yes\nlisten = 127.0.0.1:$DPORT\nnamespaces = prod.local\nadvertise-address = $GW\nupstreams = 127.0.0.1:$UP\nttl = 1s\ntask-resolver = yes\n\n&|" "$T/berth.conf"
 ok "berthd's conf has task-resolver" \
     grep -q "^task-resolver = yes\$" "$T/berth.conf"
-ok "berthd starts on $ENGINE" start_berthd "$T/berth.conf" ||
+# Without berthd every later wait would run to its end (aws CLI calls for
+# many minutes): the test ends here.
+ok "berthd starts on $ENGINE" start_berthd "$T/berth.conf" || {
     diag "$(tail -5 "$T/berthd.log")"
+    done_testing
+    exit 1
+}
 
 cat >"$T/web.json" <<'EOF2'
 {"family": "web", "containerDefinitions": [
