@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -530,14 +531,17 @@ char *container_spec_json(const struct task *t, size_t ci,
             }
         }
     }
-    /* A task in a sandbox (Podman's pod, awsvpc) has it there. */
-    if (dc->dns_servers.n == 0 && so->dns_server && !t->sandbox_id &&
-        t->td->network_mode == TASKDEF_NET_BRIDGE) {
-        cJSON *a = cJSON_AddArrayToObject(o, "dns");
-        cJSON_AddItemToArray(a, cJSON_CreateString(so->dns_server));
+    /* A task in a sandbox (Podman's pod, awsvpc) has its resolver there
+     * (sandbox_spec_json): its containers share one resolv.conf. */
+    if (!t->sandbox_id) {
+        if (dc->dns_servers.n == 0 && so->dns_server &&
+            t->td->network_mode == TASKDEF_NET_BRIDGE) {
+            cJSON *a = cJSON_AddArrayToObject(o, "dns");
+            cJSON_AddItemToArray(a, cJSON_CreateString(so->dns_server));
+        }
+        add_strv(o, "dns", &dc->dns_servers);
+        add_strv(o, "dnsSearch", &dc->dns_search_domains);
     }
-    add_strv(o, "dns", &dc->dns_servers);
-    add_strv(o, "dnsSearch", &dc->dns_search_domains);
     add_strv(o, "securityOpt", &dc->docker_security_options);
     if (dc->n_system_controls) {
         cJSON *s = cJSON_AddObjectToObject(o, "sysctls");
@@ -571,6 +575,32 @@ done:
     return out;
 }
 
+/* The strings of one jw_strv member (at offset off) of every container
+ * of t's task definition, in order, each once; NULL when there are none. */
+static cJSON *union_strv(const struct task *t, size_t off)
+{
+    cJSON *a = NULL;
+
+    for (size_t i = 0; t->td && i < t->td->n_containers; i++) {
+        const struct jw_strv *v =
+            (const struct jw_strv *)((const char *)&t->td->containers[i] + off);
+        for (size_t j = 0; j < v->n; j++) {
+            bool seen = false;
+            cJSON *e;
+            cJSON_ArrayForEach(e, a) {
+                if (strcmp(e->valuestring, v->v[j]) == 0)
+                    seen = true;
+            }
+            if (seen)
+                continue;
+            if (!a)
+                a = cJSON_CreateArray();
+            cJSON_AddItemToArray(a, cJSON_CreateString(v->v[j]));
+        }
+    }
+    return a;
+}
+
 char *sandbox_spec_json(const struct task *t, const struct spec_opts *so)
 {
     cJSON *o = cJSON_CreateObject();
@@ -581,10 +611,20 @@ char *sandbox_spec_json(const struct task *t, const struct spec_opts *so)
     cJSON_AddStringToObject(o, "network", net_mode(t->td));
     add_labels(o, t, NULL, so, NULL);
     add_ports(o, t, -1); /* every container's ports are the sandbox's */
-    if (so->dns_server) { /* the runtime ignores it when it makes no sandbox */
-        cJSON *a = cJSON_AddArrayToObject(o, "dns");
-        cJSON_AddItemToArray(a, cJSON_CreateString(so->dns_server));
+    /* The runtime ignores these when it makes no sandbox.  The task's
+     * containers share the sandbox's resolv.conf: every container's
+     * dnsServers (and dnsSearchDomains) in order, each once; with none,
+     * the task resolver. */
+    cJSON *dns = union_strv(t, offsetof(struct taskdef_container, dns_servers));
+    if (!dns && so->dns_server) {
+        dns = cJSON_CreateArray();
+        cJSON_AddItemToArray(dns, cJSON_CreateString(so->dns_server));
     }
+    if (dns)
+        cJSON_AddItemToObject(o, "dns", dns);
+    cJSON *search = union_strv(t, offsetof(struct taskdef_container, dns_search_domains));
+    if (search)
+        cJSON_AddItemToObject(o, "dnsSearch", search);
     out = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return out;

@@ -7,20 +7,10 @@ ENGINE=docker
 . "$top_srcdir/tests/integration/tasks_env.sh"
 requires ip
 
-PD=$T/dockerd
-BR=brd$$
-CIDR=10.213.$((RANDOM % 200 + 20)).1/24
-cleanup_private() { private_dockerd_cleanup "$PD" "$BR"; }
-on_exit cleanup_private
-ok "a private dockerd starts (bridge $BR, $CIDR)" private_dockerd_start "$PD" "$BR" "$CIDR" || {
-    done_testing
-    exit 1
-}
-ok "the busybox image is imported into it" private_dockerd_image "$PD" berth-test/busybox:1
-SOCK=$PD/docker.sock
-sed -i "s|^socket = /run/docker.sock\$|socket = $SOCK|" "$T/berth.conf"
-sed -i "s/^host-port-range = .*/host-port-range = 47000-47199/" "$T/berth.conf"
-ok "berthd's conf names the private socket" grep -q "^socket = $SOCK\$" "$T/berth.conf"
+PRIVATE_BR=brd$$
+PRIVATE_NET=10.213.$((RANDOM % 200 + 20))
+PRIVATE_PORTS=47000-47199
+. "$top_srcdir/tests/lib/private_dockerd.sh"
 
 reconciled() { grep -c 'event=tasks.reconciled' "$T/berthd.log"; }
 listed() { [ "$(reconciled)" -ge "$1" ]; }

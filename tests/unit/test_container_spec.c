@@ -326,6 +326,16 @@ static void test_host_mode(void)
     task_free(t);
 }
 
+/* t's sandbox spec, parsed; caller deletes. */
+static cJSON *sandbox_dns(const struct task *t, const struct spec_opts *so)
+{
+    char *sb = sandbox_spec_json(t, so);
+    cJSON *s = sb ? cJSON_Parse(sb) : NULL;
+
+    free(sb);
+    return s;
+}
+
 /* [dns] task-resolver: the responder's address as the default resolver,
  * where the task's containers reach it. */
 static void test_dns_server(void)
@@ -352,10 +362,47 @@ static void test_dns_server(void)
     s = spec(t, 0, &so);
     ok(get(s, "dns") == NULL, "in a sandbox: the container has none of its own");
     cJSON_Delete(s);
-    char *sb = sandbox_spec_json(t, &so);
-    s = sb ? cJSON_Parse(sb) : NULL;
-    free(sb);
-    is_json(get(s, "dns"), "[\"172.17.0.1\"]", "the sandbox gets the responder");
+    s = spec(t, 1, &so);
+    ok(s && get(s, "dns") == NULL, "in a sandbox: nor has one with dnsServers (a pod refuses them)");
+    cJSON_Delete(s);
+    s = sandbox_dns(t, &so);
+    is_json(get(s, "dns"), "[\"10.0.0.2\"]",
+            "the sandbox gets the task's dnsServers (one resolv.conf for all)");
+    cJSON_Delete(s);
+    task_free(t);
+
+    t = new_task("{'family':'e','networkMode':'bridge','containerDefinitions':["
+                 "{'name':'a','image':'i','memory':8}]}");
+    if (!ok(t != NULL, "bridge task without dnsServers"))
+        return;
+    t->sandbox_id = strdup("pod2");
+    s = sandbox_dns(t, &so);
+    is_json(get(s, "dns"), "[\"172.17.0.1\"]", "the sandbox of a task without any gets the responder");
+    ok(get(s, "dnsSearch") == NULL, "... and no dnsSearch");
+    cJSON_Delete(s);
+    so.dns_server = NULL;
+    s = sandbox_dns(t, &so);
+    ok(s && get(s, "dns") == NULL, "switch off: the sandbox has no dns, the engine's default");
+    cJSON_Delete(s);
+    task_free(t);
+
+    so.dns_server = "172.17.0.1";
+    t = new_task("{'family':'f','networkMode':'bridge','containerDefinitions':["
+                 "{'name':'a','image':'i','memory':8,'dnsServers':['10.0.0.2','10.0.0.3'],"
+                 "'dnsSearchDomains':['a.example']},"
+                 "{'name':'b','image':'i','memory':8,'dnsServers':['10.0.0.3','10.0.0.4'],"
+                 "'dnsSearchDomains':['a.example','b.example']}]}");
+    if (!ok(t != NULL, "two containers with dnsServers and dnsSearchDomains"))
+        return;
+    t->sandbox_id = strdup("pod3");
+    s = spec(t, 0, &so);
+    ok(s && get(s, "dnsSearch") == NULL, "in a sandbox: no dnsSearch of its own");
+    cJSON_Delete(s);
+    s = sandbox_dns(t, &so);
+    is_json(get(s, "dns"), "[\"10.0.0.2\",\"10.0.0.3\",\"10.0.0.4\"]",
+            "the sandbox: every container's dnsServers in order, each once");
+    is_json(get(s, "dnsSearch"), "[\"a.example\",\"b.example\"]",
+            "... and their dnsSearchDomains alike");
     cJSON_Delete(s);
     task_free(t);
 }
