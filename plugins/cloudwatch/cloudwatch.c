@@ -114,15 +114,6 @@ seterr(char *err, size_t errlen, const char *msg)
     snprintf(err, errlen, "%s", msg);
 }
 
-static char *
-xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        abort();
-    return d;
-}
-
 /* Splits http[s]://AUTHORITY/PATH into the Host header and path. */
 static int
 split_url(struct cw *cw, const char *url, char *err, size_t errlen)
@@ -144,12 +135,12 @@ split_url(struct cw *cw, const char *url, char *err, size_t errlen)
         snprintf(err, errlen, "endpoint: a query string is not allowed in \"%s\"", url);
         return -1;
     }
-    cw->host_hdr = slash ? strndup(p, (size_t)(slash - p)) : xstrdup(p);
-    cw->path = xstrdup(slash ? slash : "/");
+    cw->host_hdr = slash ? strndup(p, (size_t)(slash - p)) : cw_strdup(p);
+    cw->path = cw_strdup(slash ? slash : "/");
     if (!cw->host_hdr)
         abort();
     if (slash) {
-        cw->url = xstrdup(url);
+        cw->url = cw_strdup(url);
     } else {
         size_t n = strlen(url) + 2;
         if (!(cw->url = malloc(n)))
@@ -249,9 +240,9 @@ cw_init(berth_ctx *ctx, const struct berth_host *host, const void *config, void 
     cw->d_series = cw_delta_new();
     cw->d_histo = cw_delta_new();
     v = host->agent_value(ctx, "cluster");
-    cw->cluster = xstrdup(v ? v : "default");
+    cw->cluster = cw_strdup(v ? v : "default");
     v = host->agent_value(ctx, "instance");
-    cw->instance = xstrdup(v ? v : "cloudwatch");
+    cw->instance = cw_strdup(v ? v : "cloudwatch");
     if (cw->emf) {
         if (!(cw->out = cw_emf_out_new(host, ctx, c->emf_target, err, errlen)))
             goto fail;
@@ -263,7 +254,7 @@ cw_init(berth_ctx *ctx, const struct berth_host *host, const void *config, void 
         seterr(err, errlen, "region: not set here nor in [agent]");
         goto fail;
     }
-    cw->region = xstrdup(v);
+    cw->region = cw_strdup(v);
     if (c->endpoint) {
         if (split_url(cw, c->endpoint, err, errlen) < 0)
             goto fail;

@@ -98,6 +98,9 @@ const char *cw_dimension_name(const char *label);
  * None for a gauge. */
 const char *cw_unit(const char *name, enum berth_metric_type t);
 
+/* strdup that aborts when memory is out (as the host does). */
+char *cw_strdup(const char *s);
+
 /* ---- counters as deltas ---- */
 
 /* The values each series had at the previous export, to publish what a

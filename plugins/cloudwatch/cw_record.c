@@ -16,8 +16,8 @@ xrealloc(void *p, size_t n)
     return q;
 }
 
-static char *
-xstrdup(const char *s)
+char *
+cw_strdup(const char *s)
 {
     char *d = strdup(s);
     if (!d)
@@ -147,7 +147,7 @@ cw_records_get(struct cw_records *rs, const struct cw_dim *d, size_t nd, const c
     r = &rs->r[rs->n];
     memset(r, 0, sizeof(*r));
     for (size_t i = 0; i < nd; i++)
-        r->dims[i] = (struct cw_dim){xstrdup(d[i].name), xstrdup(d[i].value)};
+        r->dims[i] = (struct cw_dim){cw_strdup(d[i].name), cw_strdup(d[i].value)};
     r->n_dims = nd;
     r->type = type;
     r->time_ms = time_ms;
@@ -164,7 +164,7 @@ value_new(struct cw_record *r, const char *name, const char *unit)
     }
     struct cw_value *v = &r->v[r->n++];
     memset(v, 0, sizeof(*v));
-    v->name = xstrdup(name);
+    v->name = cw_strdup(name);
     v->unit = unit;
     return v;
 }
