@@ -115,9 +115,10 @@ void agent_tasks_sync_runtime(struct agent *a)
         return;
     if (cur)
         runtime_detach(tasks_runtime(a->tasks), cur);
-    if (p)
+    if (p) {
+        tasks_engine_pending(a->tasks);
         runtime_attach(tasks_runtime(a->tasks), p);
-    else
+    } else
         log_warn("tasks.no_runtime", "hint=\"add [plugin docker] or [plugin "
                  "podman] to berth.conf to run tasks\"");
 }

@@ -1453,6 +1453,11 @@ void tasks_free(struct tasks *m)
     free(m);
 }
 
+void tasks_engine_pending(struct tasks *m)
+{
+    m->engine_down = false;
+}
+
 struct runtime *tasks_runtime(struct tasks *m)
 {
     return m->rt;

@@ -75,6 +75,11 @@ struct tasks *tasks_new(struct ev_loop *loop, struct store *st,
 void tasks_free(struct tasks *m);
 /* The runtime the manager drives: the agent attaches the plugin to it. */
 struct runtime *tasks_runtime(struct tasks *m);
+/* A runtime plugin was just attached: until it reports ENGINE_UP or
+ * ENGINE_DOWN the engine is neither known up nor down, and a new task waits
+ * in PROVISIONING rather than failing at once (a RunTask right after the
+ * agent starts). */
+void tasks_engine_pending(struct tasks *m);
 void tasks_on_change(struct tasks *m, tasks_change_cb cb, void *arg);
 /* A resolver address (the DNS responder's, dns/dns_agent.h) for the
  * containers that set no dnsServers, in the tasks started from now on

@@ -121,6 +121,10 @@ is "the held head's connection is closed by the proxy (not by timeout 20)" "$?" 
 exec 3>&-
 
 # --- A task whose health page goes: out, and its replacement in.
+# Initial targets all get requests while none is healthy (as ALB): the
+# victim is picked once every target is healthy, so the counts below hold.
+ok "all 4 targets healthy (3 web, 1 api)" \
+    wait_for 120 eval '[ "$(grep -c "event=lb.target.healthy" "$T/berthd.log")" -ge 4 ]'
 victim=$(web)
 curl -s -X POST --unix-socket "$SOCK" -H 'Content-Type: application/json' \
     -d '{"Cmd":["rm","/www/ok.html"]}' "http://d/v1.41/containers/$victim/exec" >"$T/exec.json"

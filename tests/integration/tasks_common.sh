@@ -4,7 +4,16 @@
 . "$top_srcdir/tests/integration/tasks_env.sh"
 
 ok "berthd starts with the $ENGINE plugin and the API" start_berthd "$T/berth.conf"
+# A task asked for at once, before the engine's event stream is up, waits
+# for the engine instead of failing (EngineUnavailableError).
+api RegisterTaskDefinition '{"family": "early", "containerDefinitions": [{"name": "app",
+  "image": "berth-test/busybox:1", "memory": 16, "command": ["sleep", "3600"]}]}' >/dev/null
+EARLY=$(api RunTask "{\"cluster\": \"$CLUSTER\", \"taskDefinition\": \"early\"}" |
+    jpath 'd["tasks"][0]["taskArn"]')
 ok "it lists the engine before running anything" wait_log 30 'event=tasks.reconciled'
+ok "a task run the moment berthd started runs once the engine is listed" \
+    wait_for 120 task_is "$EARLY" RUNNING
+ecs stop-task --task "$EARLY" >/dev/null
 
 # --- A two-container task: health check, dependsOn HEALTHY, dynamic port,
 #     environment from a file, a variable and a secret.
