@@ -37,7 +37,7 @@ default-target-group = web
 health-check = http
 health-check-path = /ok.html
 health-check-interval = $1
-health-check-timeout = 4s
+health-check-timeout = 2s
 healthy-threshold = 2
 unhealthy-threshold = 2
 deregistration-delay = 3s
@@ -60,7 +60,9 @@ n_distinct() { [ "$(distinct 12 | wc -l)" -eq "$1" ]; }
 ok "berthd starts with a listener" start_berthd "$T/berth.conf" || diag "$(tail -20 "$T/berthd.log")"
 ok "the proxy started" log_has 'event=lb.started workers=2 listeners=1'
 
-api RegisterTaskDefinition '{"family":"web","containerDefinitions":[{"name":"app","image":"berth-test/busybox:1","memory":32,
+# 128 MiB: the 40 MiB file's page cache is charged to the container, and
+# at 32 MiB the kernel OOM-killed httpd mid-transfer under load.
+api RegisterTaskDefinition '{"family":"web","containerDefinitions":[{"name":"app","image":"berth-test/busybox:1","memory":128,
  "command":["sh","-c","mkdir -p /www; hostname > /www/index.html; echo ok > /www/ok.html; dd if=/dev/zero of=/www/big bs=1M count=40 2>/dev/null; trap \"exit 0\" TERM; httpd -f -p 8080 -h /www & wait"],
  "portMappings":[{"containerPort":8080,"hostPort":0}]}]}' >/dev/null
 out=$(api CreateService '{"serviceName":"web","taskDefinition":"web","desiredCount":3,

@@ -76,8 +76,14 @@ wait "$SQUAT" 2>/dev/null
 ok "berthd starts with the $ENGINE plugin" start_berthd "$T/berth.conf"
 ok "it lists the engine" wait_log 30 'event=tasks.reconciled'
 ok "the endpoint listens on 127.0.0.1:$MDPORT" log_has "event=metadata.listening address=127.0.0.1:$MDPORT"
-ok "and on the engine's bridge gateway" wait_log 10 "event=metadata.listening address=[0-9.]+:$MDPORT"
-GW=$(sed -n "s/.*event=metadata.listening address=\([0-9.]*\):$MDPORT.*/\1/p" "$T/berthd.log" | grep -v '^127\.0\.0\.1$' | head -1)
+# The gateway's listener: a metadata.listening line other than 127.0.0.1's
+# (it can come after the engine is listed).
+gw_in_log() {
+    sed -n "s/.*event=metadata.listening address=\([0-9.]*\):$MDPORT.*/\1/p" "$T/berthd.log" |
+        grep -v '^127\.0\.0\.1$' | head -1
+}
+ok "and on the engine's bridge gateway" wait_for 30 eval '[ -n "$(gw_in_log)" ]'
+GW=$(gw_in_log)
 diag "gateway: $GW"
 
 # --- bridge mode: a dynamic port, a health check, a user value for the
