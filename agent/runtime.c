@@ -205,10 +205,8 @@ unsigned runtime_pending(const struct runtime *rt)
 
 static void count(struct op *o, enum berth_rt_code code)
 {
-    if (code != BERTH_RT_OK && (unsigned)code < N_CODES)
-        o->rt->errors[o->name][code]++;
-    else if (code != BERTH_RT_OK)
-        o->rt->errors[o->name][BERTH_RT_FAILED]++;
+    if (code != BERTH_RT_OK) /* out of range: FAILED, as runtime_code_name says */
+        o->rt->errors[o->name][(unsigned)code < N_CODES ? code : BERTH_RT_FAILED]++;
 }
 
 void runtime_errors(const struct runtime *rt, runtime_errors_cb cb, void *arg)

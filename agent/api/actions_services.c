@@ -114,6 +114,21 @@ static struct service *find_in_cluster(struct api_call *c, const char *cluster,
     return find_active(c, ref, any);
 }
 
+/* Each loadBalancers entry's target group must exist (the proxy's
+ * [target-group] sections): -1 with the answer given. */
+static int check_load_balancers(struct api_call *c, const cJSON *input)
+{
+    char err[512];
+
+    if (services_check_load_balancers(CTX(c)->services,
+                                      cJSON_GetObjectItemCaseSensitive(input, "loadBalancers"),
+                                      err, sizeof err) < 0) {
+        api_fail(c, "InvalidParameterException", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* ---- CreateService ---- */
 
 static void create_service(struct api_call *c, const cJSON *input)
@@ -140,12 +155,8 @@ static void create_service(struct api_call *c, const cJSON *input)
     }
     if (resolve_taskdef(c, in.task_definition, &td) < 0)
         goto done;
-    if (services_check_load_balancers(x->services,
-                                      cJSON_GetObjectItemCaseSensitive(input, "loadBalancers"),
-                                      err, sizeof err) < 0) {
-        api_fail(c, "InvalidParameterException", "%s", err);
+    if (check_load_balancers(c, input) < 0)
         goto done;
-    }
     struct service *s = service_new(&in, input, td, x->region, x->account_id,
                                     x->cluster, clock_wall_ms(), err, sizeof err);
     if (!s) {
@@ -179,12 +190,8 @@ static void update_service(struct api_call *c, const cJSON *input)
         goto done;
     if (in.task_definition && resolve_taskdef(c, in.task_definition, &td) < 0)
         goto done;
-    if (services_check_load_balancers(x->services,
-                                      cJSON_GetObjectItemCaseSensitive(input, "loadBalancers"),
-                                      err, sizeof err) < 0) {
-        api_fail(c, "InvalidParameterException", "%s", err);
+    if (check_load_balancers(c, input) < 0)
         goto done;
-    }
     int r = service_update(s, &in, input, td, clock_wall_ms(), err, sizeof err);
     if (r < 0) {
         api_fail(c, "InvalidParameterException", "%s", err);

@@ -4,7 +4,8 @@
  * histogram (write_histograms(), the end of the export).  They become
  * records (cw_insights.c: Container Insights' names; cw_series.c: every
  * series as increments), and at the end of the export PutMetricData bodies
- * (cw_batch.c), queued (cw_queue.c), or EMF events.  One request is in flight at a time, through the host's
+ * (cw_batch.c), queued (cw_queue.c), or EMF events.  One request is in
+ * flight at a time, through the host's
  * asynchronous HTTP client, signed with SigV4 (common/sigv4_sign.c) at the
  * moment it is sent.  Throttling, 5xx and transport errors are retried
  * after an exponential backoff with jitter, on a host timer; a full queue
@@ -14,7 +15,6 @@
  *
  * mode = emf writes Embedded Metric Format lines instead (cw_emf.c). */
 #define _GNU_SOURCE /* asprintf */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,18 +310,15 @@ emit_counters(struct cw *cw)
          BERTH_METRIC_COUNTER, (double)cw->sent_metrics, NULL, NULL);
     emit(cw, "berth_cloudwatch_retries_total", "Requests sent again after throttling "
          "or a failure.", BERTH_METRIC_COUNTER, (double)cw->retries, NULL, NULL);
-    emit(cw, "berth_cloudwatch_skipped_metrics_total", "Values that cannot be sent: "
-         "NaN or infinite (invalid), one datum over max-batch-bytes (too_big), an EMF "
-         "member name taken by a dimension (name_taken).", BERTH_METRIC_COUNTER,
+    static const char skipped[] = "Values that cannot be sent: NaN or infinite "
+        "(invalid), one datum over max-batch-bytes (too_big), an EMF member name taken "
+        "by a dimension (name_taken).";
+    emit(cw, "berth_cloudwatch_skipped_metrics_total", skipped, BERTH_METRIC_COUNTER,
          (double)cw->skipped_invalid, "reason", "invalid");
-    emit(cw, "berth_cloudwatch_skipped_metrics_total", "Values that cannot be sent: "
-         "NaN or infinite (invalid), one datum over max-batch-bytes (too_big), an EMF "
-         "member name taken by a dimension (name_taken).", BERTH_METRIC_COUNTER,
+    emit(cw, "berth_cloudwatch_skipped_metrics_total", skipped, BERTH_METRIC_COUNTER,
          (double)cw->skipped_other, "reason", "too_big");
     if (cw->emf)
-        emit(cw, "berth_cloudwatch_skipped_metrics_total", "Values that cannot be sent: "
-             "NaN or infinite (invalid), one datum over max-batch-bytes (too_big), an "
-             "EMF member name taken by a dimension (name_taken).", BERTH_METRIC_COUNTER,
+        emit(cw, "berth_cloudwatch_skipped_metrics_total", skipped, BERTH_METRIC_COUNTER,
              (double)cw->emf_skipped, "reason", "name_taken");
     for (int r = 0; r < DROP_N; r++) {
         emit(cw, "berth_cloudwatch_dropped_batches_total", "Batches given up, by reason.",

@@ -1,5 +1,4 @@
 /* cw_batch.c: records to PutMetricData form bodies; see cw.h. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,19 +55,27 @@ num(char **b, size_t *len, size_t *cap, double v)
     cw_form_escape(b, len, cap, t); /* the '+' of an exponent */
 }
 
-/* The form text of datum number idx (1-based) of a body. */
-static char *
-datum(const struct cw_record *r, const struct cw_value *v, size_t idx, size_t *lenp)
+/* time_ms as ISO 8601 with milliseconds, in ts[40]. */
+static void
+iso_time(uint64_t time_ms, char ts[40])
 {
-    char *b = NULL, pre[80], ts[40];
-    size_t len = 0, cap = 0;
-    time_t secs = (time_t)(r->time_ms / 1000);
+    time_t secs = (time_t)(time_ms / 1000);
     struct tm tm;
 
     gmtime_r(&secs, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03uZ",
-             (unsigned)(r->time_ms % 1000));
+    strftime(ts, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + strlen(ts), 40 - strlen(ts), ".%03uZ", (unsigned)(time_ms % 1000));
+}
+
+/* The form text of datum number idx (1-based) of a body; ts: the record's
+ * time (iso_time). */
+static char *
+datum(const struct cw_record *r, const char *ts, const struct cw_value *v, size_t idx,
+      size_t *lenp)
+{
+    char *b = NULL, pre[80];
+    size_t len = 0, cap = 0;
+
     snprintf(pre, sizeof(pre), "&MetricData.member.%zu.", idx);
     buf_str(&b, &len, &cap, pre);
     buf_str(&b, &len, &cap, "MetricName=");
@@ -128,20 +135,6 @@ batches_add(struct cw_batches *out, struct cw_body *cur)
     out->v[out->n++] = *cur;
 }
 
-/* Appends datum t (dl bytes) to cur. */
-static void
-body_add(struct cw_body *cur, size_t *cap, const char *t, size_t dl)
-{
-    if (cur->len + dl + 1 > *cap) {
-        *cap = cur->len + dl + 1;
-        if (!(cur->text = realloc(cur->text, *cap)))
-            abort();
-    }
-    memcpy(cur->text + cur->len, t, dl + 1);
-    cur->len += dl;
-    cur->n_metrics++;
-}
-
 int
 cw_batch_build(const struct cw_batch_opts *o, const struct cw_records *rs,
                struct cw_batches *out, char *err, size_t errlen)
@@ -166,20 +159,24 @@ cw_batch_build(const struct cw_batch_opts *o, const struct cw_records *rs,
     }
     for (size_t i = 0; i < rs->n; i++) {
         const struct cw_record *r = &rs->r[i];
+        char ts[40];
+        iso_time(r->time_ms, ts);
         for (size_t k = 0; k < r->n; k++) {
             size_t dl;
-            char *t = datum(r, &r->v[k], cur.n_metrics + 1, &dl);
+            char *t = datum(r, ts, &r->v[k], cur.n_metrics + 1, &dl);
             if (cur.n_metrics && (cur.n_metrics == o->max_metrics ||
                                   cur.len + dl > o->max_bytes)) {
                 batches_add(out, &cur);
                 body_start(&cur, &cap, o->namespace_);
                 free(t);
-                t = datum(r, &r->v[k], 1, &dl);
+                t = datum(r, ts, &r->v[k], 1, &dl);
             }
-            if (cur.len + dl > o->max_bytes)
+            if (cur.len + dl > o->max_bytes) {
                 out->skipped_too_big++;
-            else
-                body_add(&cur, &cap, t, dl);
+            } else {
+                buf_add(&cur.text, &cur.len, &cap, t, dl);
+                cur.n_metrics++;
+            }
             free(t);
         }
     }

@@ -18,6 +18,23 @@ record_for(struct cw_records *out, const struct berth_label *l, size_t nl,
     return cw_records_get(out, d, nd, NULL, time_ms);
 }
 
+/* Steps key to cur[0..n) (cur[0] a running total) and sets prev to what
+ * cur counts from: the previous export's values, or 0s for a series born
+ * since then or reset (cur[0] went back).  0 when cur is a baseline only:
+ * the sink's first export, whose history is not this sink's to send. */
+static int
+since_previous(struct cw_delta *d, const char *key, const double *cur, size_t n,
+               double *prev)
+{
+    int had = cw_delta_step(d, key, cur, n, prev);
+
+    if (!had && cw_delta_sweeps(d) == 0)
+        return 0;
+    if (!had || cur[0] < prev[0])
+        memset(prev, 0, n * sizeof(double));
+    return 1;
+}
+
 void
 cw_series_samples(struct cw_delta *d, const char *cluster, const struct berth_metric *m,
                   size_t n, uint64_t now_ms, struct cw_records *out)
@@ -27,14 +44,11 @@ cw_series_samples(struct cw_delta *d, const char *cluster, const struct berth_me
         if (m[i].type == BERTH_METRIC_COUNTER) {
             char *key = cw_series_key(m[i].name, m[i].labels, m[i].n_labels);
             double prev;
-            int had = cw_delta_step(d, key, &v, 1, &prev);
+            int counted = since_previous(d, key, &v, 1, &prev);
             free(key);
-            if (!had && cw_delta_sweeps(d) == 0)
-                continue; /* the baseline: what it counted before is unknown */
-            if (!had)
-                prev = 0; /* born since the previous export */
-            if (v >= prev)
-                v -= prev; /* else it restarted from 0: all of v is new */
+            if (!counted)
+                continue;
+            v -= prev;
         }
         struct cw_record *r = record_for(out, m[i].labels, m[i].n_labels, cluster,
                                          m[i].time_ms ? m[i].time_ms : now_ms);
@@ -58,26 +72,23 @@ cw_series_histograms(struct cw_delta *d, const char *cluster,
     for (size_t i = 0; i < n; i++) {
         const struct berth_histogram *x = &h[i];
         size_t k = x->n_buckets, nv = k + 2;
-        double *cur = malloc(nv * sizeof(double)), *prev = malloc(nv * sizeof(double));
-        double *vals = malloc((k + 1) * sizeof(double)), *cnts = malloc((k + 1) * sizeof(double));
+        /* cur and prev (nv each), then the values and counts (k + 1 each) */
+        double *cur = malloc((2 * nv + 2 * (k + 1)) * sizeof(double));
+        if (!cur)
+            abort();
+        double *prev = cur + nv, *vals = prev + nv, *cnts = vals + k + 1;
         char *key = cw_series_key(x->name, x->labels, x->n_labels);
         const char *unit = cw_unit(x->name, BERTH_METRIC_GAUGE);
         char nm[256];
 
-        if (!cur || !prev || !vals || !cnts)
-            abort();
         /* [count, sum, cumulative bucket counts...] */
         cur[0] = (double)x->count;
         cur[1] = x->sum;
         for (size_t b = 0; b < k; b++)
             cur[b + 2] = (double)x->cumulative_counts[b];
-        int had = cw_delta_step(d, key, cur, nv, prev);
+        int counted = since_previous(d, key, cur, nv, prev);
         free(key);
-        if (!had && cw_delta_sweeps(d) == 0)
-            goto next; /* the baseline */
-        if (!had || cur[0] < prev[0]) /* born since, or reset: all of cur is new */
-            memset(prev, 0, nv * sizeof(double));
-        if (cur[0] == prev[0])
+        if (!counted || cur[0] == prev[0])
             goto next; /* nothing observed since */
         struct cw_record *r = record_for(out, x->labels, x->n_labels, cluster, now_ms);
         if (!distributions) {
@@ -96,19 +107,18 @@ cw_series_histograms(struct cw_delta *d, const char *cluster,
             pbelow += pin;
             if (in - pin <= 0)
                 continue;
-            double lo = b == 0 ? (x->upper_bounds[0] > 0 ? 0 : x->upper_bounds[0])
-                               : x->upper_bounds[b - 1];
-            vals[m] = b < k ? (lo + x->upper_bounds[b]) / 2
-                            : (k ? x->upper_bounds[k - 1]
-                               : (cur[1] - prev[1]) / (cur[0] - prev[0]));
+            const double *ub = x->upper_bounds;
+            if (b == k) /* +Inf: the last bound (no bucket at all: the mean) */
+                vals[m] = k ? ub[k - 1] : (cur[1] - prev[1]) / (cur[0] - prev[0]);
+            else if (b == 0) /* (0, bound]; a bound <= 0 stands for itself */
+                vals[m] = ub[0] > 0 ? ub[0] / 2 : ub[0];
+            else
+                vals[m] = (ub[b - 1] + ub[b]) / 2;
             cnts[m++] = in - pin;
         }
         if (m)
             cw_record_add_dist(out, r, x->name, unit, vals, cnts, m);
     next:
         free(cur);
-        free(prev);
-        free(vals);
-        free(cnts);
     }
 }

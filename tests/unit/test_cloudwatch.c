@@ -306,6 +306,16 @@ test_histograms(void)
        rs.r[0].v[1].value == 1, "without distributions (EMF): _count 2 and _sum 1");
     cw_records_free(&rs);
 
+    /* No finite bucket: everything is in +Inf, sent at the mean. */
+    struct berth_histogram h0 = {.name = "x_seconds", .n_buckets = 0, .count = 0, .sum = 0};
+    cw_series_histograms(d, "c", &h0, 1, 5000, 1, &rs);
+    h0.count = 4;
+    h0.sum = 2;
+    cw_series_histograms(d, "c", &h0, 1, 6000, 1, &rs);
+    ok(rs.n == 1 && rs.r[0].v[0].n_values == 1 && rs.r[0].v[0].values[0] == 0.5 &&
+       rs.r[0].v[0].counts[0] == 4, "a histogram without buckets: 4 values at the mean 0.5");
+    cw_records_free(&rs);
+
     /* More distinct values than one datum takes. */
     double many[400], ones[400];
     for (int i = 0; i < 400; i++) {
