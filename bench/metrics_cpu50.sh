@@ -11,6 +11,7 @@
 #   top_srcdir=SRC top_builddir=. bash SRC/bench/metrics_cpu50.sh
 . "$top_srcdir/tests/lib/functions.sh"
 . "$top_srcdir/tests/lib/engines.sh"
+. "$top_srcdir/tests/lib/cw.sh"
 start_engine docker || exit 1
 build_busybox_image docker berth-test/busybox:1 || exit 1
 SOCK=$(engine_sock docker)
@@ -19,13 +20,11 @@ CLUSTER=cpu50-$$
 CW_CONF=
 if [ "${CLOUDWATCH:-0}" = 1 ]; then
     printf '[cw]\naws_access_key_id = AKIDBENCH\naws_secret_access_key = bench/key\n' >"$T/cwcreds"
-    start_bg endpoint python3 "$top_srcdir/tests/lib/cw_endpoint.py" --credentials "$T/cwcreds" \
-        --profile cw --region eu-west-1 --record /dev/null --port-file "$T/ep.port"
-    wait_for 60 test -s "$T/ep.port" || { echo "the endpoint did not start"; exit 1; }
+    start_cw_endpoint ep "$T/cwcreds" || { echo "the endpoint did not start"; exit 1; }
     CW_CONF="[plugin cw]
 file = cloudwatch.so
 metrics = both
-endpoint = http://127.0.0.1:$(cat "$T/ep.port")/
+endpoint = http://127.0.0.1:$EP_PORT/
 region = eu-west-1
 credentials-file = $T/cwcreds
 profile = cw

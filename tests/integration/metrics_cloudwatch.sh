@@ -10,6 +10,7 @@
 # Values/Counts (PutMetricData) or _count/_sum (EMF); EMF groups series
 # that share dimensions into one event.
 . "$top_srcdir/tests/lib/functions.sh"
+. "$top_srcdir/tests/lib/cw.sh"
 requires python3
 requires curl
 if ! python3 -c 'import botocore' 2>/dev/null; then
@@ -29,16 +30,7 @@ EOF2
 
 # start_endpoint NAME ARGS...: the endpoint, recording in $T/NAME.rec;
 # its port in EP_PORT.
-start_endpoint() {
-    _name=$1
-    shift
-    start_bg "$_name" python3 "$top_srcdir/tests/lib/cw_endpoint.py" \
-        --credentials "$T/credentials" --profile cw --region eu-west-1 \
-        --record "$T/$_name.rec" --port-file "$T/$_name.port" "$@"
-    EP_PID=$LAST_PID
-    wait_for 60 test -s "$T/$_name.port" || return 1
-    EP_PORT=$(cat "$T/$_name.port")
-}
+start_endpoint() { start_cw_endpoint "$1" "$T/credentials" "${@:2}"; }
 
 # recs FILE PYTHON-EXPR: how many recorded requests r satisfy the expression.
 recs() {

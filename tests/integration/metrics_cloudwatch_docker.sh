@@ -10,6 +10,7 @@
 # a scale-down shows in the next figures.
 . "$top_srcdir/tests/lib/functions.sh"
 . "$top_srcdir/tests/lib/engines.sh"
+. "$top_srcdir/tests/lib/cw.sh"
 
 requires curl
 requires python3
@@ -28,11 +29,7 @@ cat >"$T/cwcreds" <<EOF2
 aws_access_key_id = AKIDBERTHCI
 aws_secret_access_key = ci/secret+key
 EOF2
-start_bg endpoint python3 "$top_srcdir/tests/lib/cw_endpoint.py" \
-    --credentials "$T/cwcreds" --profile cw --region eu-west-1 \
-    --record "$T/ep.rec" --port-file "$T/ep.port"
-ok "the endpoint starts" wait_for 60 test -s "$T/ep.port"
-EP_PORT=$(cat "$T/ep.port")
+ok "the endpoint starts" start_cw_endpoint ep "$T/cwcreds"
 
 PORT=$(free_port)
 aws_credentials AKIDCWAPI 'cw/api'
